@@ -1,0 +1,88 @@
+"""Fixtures: an app per test on a fresh database (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), its test client, a frozen clock, and the wizard helper."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine
+
+from tests.helpers import FIXED_CAPTCHA, WizardClient
+from wizard import create_app
+from wizard.clock import FrozenClock
+from wizard.models import Base
+from wizard.seed import seed
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+    engine.dispose()
+
+
+def make_test_app(tmp_path: Path, clock: FrozenClock | None, **overrides: object) -> Flask:
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": url,
+        "CAPTCHA_FIXED_ANSWER": FIXED_CAPTCHA,
+        "RATELIMIT_ENABLED": False,
+        # Cheap argon2id parameters: the real ones cost ~100 ms per hash.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+    }
+    config.update(overrides)
+    app = create_app(config, clock=clock)
+    with app.app_context():
+        Base.metadata.create_all(app.extensions["db_engine"])
+        with app.extensions["db_sessionmaker"]() as db_session:
+            seed(db_session)
+            db_session.commit()
+    return app
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def app_config() -> dict[str, object]:
+    """Override in a module (or parametrize) to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: FrozenClock, app_config: dict[str, object]) -> Iterator[Flask]:
+    app = make_test_app(tmp_path, clock, **app_config)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def wizard(client: FlaskClient, app: Flask) -> WizardClient:
+    return WizardClient(client, app)
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()

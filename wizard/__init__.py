@@ -1,0 +1,58 @@
+"""Mobile phone authentication (行動電話認證) for the BLI e-service system."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def create_app(test_config: dict[str, object] | None = None, clock: object = None) -> Flask:
+    """The application factory: settings, database, carrier gateway, views, CLI."""
+    from wizard import (
+        cli,
+        config,
+        db,
+        errors,
+        limits,
+        passwords,
+        security,
+        templating,
+        views,
+    )
+    from wizard import carrier as carrier_gateway
+    from wizard import clock as clocks
+
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("WIZARD_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    config.load(app, test_config)
+    clocks.init_app(app, clock)  # type: ignore[arg-type]
+    csrf.init_app(app)
+    babel.init_app(app)
+    db.init_app(app)
+    limits.init_app(app)
+    security.init_app(app)
+    app.extensions["hasher"] = passwords.Hasher(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_cost=app.config["ARGON2_MEMORY_COST"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
+    carrier_gateway.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,21 @@
+"""Operator commands: purge abandoned registrations."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from wizard import clock, registrations
+
+
+@click.command("purge")
+def purge_command() -> None:
+    """Delete the personal data of registrations left idle past their 30-minute expiry."""
+    with current_app.extensions["db_sessionmaker"]() as db_session:
+        count = registrations.purge(db_session, clock.now())
+        db_session.commit()
+    click.echo(f"Purged the personal data of {count} expired registration(s).")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(purge_command)

@@ -1,0 +1,74 @@
+"""Engine, one SQLAlchemy session per request, and the database CLI commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from wizard.models import Base
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets the browser tests' server threads read while one writes; the busy timeout makes a
+    # second writer wait instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def engine() -> Engine:
+    return current_app.extensions["db_engine"]
+
+
+def session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessionmaker"]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None = None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+def create_all() -> None:
+    Base.metadata.create_all(engine())
+
+
+@click.command("init-db")
+@click.option("--seed/--no-seed", default=True, help="Also load carriers and the demo people.")
+def init_db_command(seed: bool) -> None:
+    """Create missing tables; with --seed (the default) load carriers and demo people if absent."""
+    from wizard import seed as seeding
+
+    create_all()
+    if seed:
+        with current_app.extensions["db_sessionmaker"]() as db_session:
+            added = seeding.seed(db_session)
+            db_session.commit()
+        click.echo(f"Database ready ({added} demo rows added).")
+    else:
+        click.echo("Database ready.")
+
+
+def init_app(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    db_engine = make_engine(url)
+    app.extensions["db_engine"] = db_engine
+    app.extensions["db_sessionmaker"] = sessionmaker(db_engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+    app.cli.add_command(init_db_command)

@@ -1,0 +1,92 @@
+"""Step 1: 個人登入 — the login methods, and 行動電話認證's national ID."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from wizard import clock, db, flow, identity, registrations
+from wizard.forms import IdentifyForm
+from wizard.limits import STEP_SUBMISSIONS, limiter
+from wizard.rendering import render
+from wizard.views.steps import go
+
+bp = Blueprint("login", __name__)
+
+
+@dataclass(frozen=True)
+class Method:
+    code: str
+    name: object
+    #: What it needs and what it allows, for the page of a method this site does not serve.
+    needs: object
+
+
+METHODS: tuple[Method, ...] = (
+    Method("moica", _l("自然人憑證"), _l("需要自然人憑證 IC 卡與讀卡機")),
+    Method("bli-cert", _l("勞保憑證"), _l("需要勞保局核發的勞保憑證")),
+    Method("tw-fido", _l("行動自然人憑證"), _l("需要在手機上安裝並啟用行動自然人憑證 App")),
+    Method("mobile-id", _l("行動電子憑證"), _l("需要在手機上申請行動電子憑證")),
+)
+MOBILE = "mobile"
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("login.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(STEP_SUBMISSIONS, methods=["POST"])
+def index() -> Response:
+    """Step 1: ask the national ID and start (or continue) a registration."""
+    session = db.session()
+    registration = registrations.current(session)
+    current_id = registration.national_id if registration else None
+    form = IdentifyForm(current=current_id)
+    if form.validate_on_submit():
+        national_id = form.cleaned["national_id"]
+        if registration is None or registration.national_id != national_id:
+            if registration is not None:
+                # A different person (or a typo fixed): nothing typed for the old ID carries over.
+                registrations.audit(session, "registration.replaced", registration)
+                registration.expires_at = clock.now()
+            registration = registrations.start(session)
+            registration.national_id = national_id
+            registrations.apply(
+                registration,
+                flow.advance(registrations.state(registration), flow.Step.IDENTIFY,
+                             flow.Event.SUBMIT_ID),
+            )
+            registrations.audit(session, "registration.started", registration)
+        session.commit()
+        return go(flow.Step.PERSONAL)
+    masked = identity.mask_national_id(current_id) if current_id else None
+    return render("steps/identify.html", form=form, methods=METHODS, current_id=masked,
+                  title=_("個人登入"), errors=bool(form.errors))
+
+
+@bp.get("/login/method/<code>")
+def method(code: str) -> Response:
+    """A login method this site does not serve: where it is offered and what it needs."""
+    chosen = next((m for m in METHODS if m.code == code), None)
+    if chosen is None:
+        abort(404)
+    return render("pages/method.html", method=chosen, methods=METHODS, title=str(chosen.name))
+
+
+@bp.post("/register/restart")
+def restart() -> Response:
+    """重新申請行動認證: abandon this registration and start from step 1."""
+    session = db.session()
+    registration = registrations.current(session)
+    if registration is not None:
+        registrations.audit(session, "registration.restarted", registration)
+        registration.expires_at = clock.now()
+        session.commit()
+    registrations.forget()
+    flash(_("已清除先前輸入的資料，請重新開始。"), "info")
+    return go(flow.Step.IDENTIFY)
