@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv; }
@@ -23,6 +23,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	bash .ci/test
+
+bench: $(VENV)/.installed
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[bench]'
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/poll.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -61,9 +61,10 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def app_config() -> dict[str, object]:
-    """Override in a module (or parametrize) to change the app's settings."""
-    return {}
+def app_config(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Override in a module, or parametrize (directly or with indirect=True), to change the
+    app's settings."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture

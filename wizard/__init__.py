@@ -17,6 +17,7 @@ babel = Babel()
 
 def create_app(test_config: dict[str, object] | None = None, clock: object = None) -> Flask:
     """The application factory: settings, database, carrier gateway, views, CLI."""
+    from wizard import carrier as carrier_gateway
     from wizard import (
         cli,
         config,
@@ -28,7 +29,6 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         templating,
         views,
     )
-    from wizard import carrier as carrier_gateway
     from wizard import clock as clocks
 
     app = Flask(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from wizard import clock, registrations
 
 
 @click.command("purge")
+@with_appcontext
 def purge_command() -> None:
     """Delete the personal data of registrations left idle past their 30-minute expiry."""
     with current_app.extensions["db_sessionmaker"]() as db_session:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 from pathlib import Path
 
 from flask import Flask
 
 DEFAULTS: dict[str, object] = {
-    # "simulator" (default, demos and tests) or "http" (a real carrier gateway; issue 3).
+    # "simulator" (default, demos and tests) or "http" (a real carrier gateway, see
+    # docs/carrier-gateway.md: then CARRIER_GATEWAY_URL and CARRIER_GATEWAY_TOKEN are required).
     "CARRIER_GATEWAY": "simulator",
+    "CARRIER_GATEWAY_URL": None,
+    "CARRIER_GATEWAY_TOKEN": None,
+    # Seconds per attempt; extra attempts after a connection error, timeout or 502/503/504,
+    # waiting BACKOFF, then twice that, ... in between.
+    "CARRIER_GATEWAY_TIMEOUT": 5.0,
+    "CARRIER_GATEWAY_RETRIES": 2,
+    "CARRIER_GATEWAY_BACKOFF": 0.2,
+    # Simulator only: seconds each step-5 check takes, and the share (0..1) answered UNAVAILABLE.
+    "SIM_LATENCY": 0.0,
+    "SIM_FAILURE_RATE": 0.0,
     # When set (and only with the simulator), every CAPTCHA accepts this answer: automated tests.
     "CAPTCHA_FIXED_ANSWER": None,
     "CAPTCHA_LIFETIME": dt.timedelta(minutes=10),
@@ -73,7 +85,13 @@ def check(config: dict[str, object]) -> None:
     """Refuse settings that would weaken a real deployment, saying which one."""
     simulator = config["CARRIER_GATEWAY"] == "simulator"
     if config["CARRIER_GATEWAY"] not in ("simulator", "http"):
-        raise ConfigError(f"CARRIER_GATEWAY must be 'simulator' or 'http', not {config['CARRIER_GATEWAY']!r}")
+        raise ConfigError(
+            f"CARRIER_GATEWAY must be 'simulator' or 'http', not {config['CARRIER_GATEWAY']!r}"
+        )
+    if not simulator:
+        _check_http_gateway(config)
+    else:
+        _check_simulator(config)
     if config.get("CAPTCHA_FIXED_ANSWER") and (not simulator or config["PRODUCTION"]):
         raise ConfigError(
             "CAPTCHA_FIXED_ANSWER is for automated tests with the carrier simulator only;"
@@ -84,3 +102,43 @@ def check(config: dict[str, object]) -> None:
         config["RATELIMIT_ENABLED"] = True
     if config["PRODUCTION"] and simulator:
         raise ConfigError("PRODUCTION is set but CARRIER_GATEWAY is the simulator.")
+
+
+def _number(config: dict[str, object], key: str, low: float, high: float | None = None) -> float:
+    value = config.get(key)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number >= low and (high is None or number <= high)):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{key} must be a number {bounds}, not {value!r}.")
+    return number
+
+
+def _check_http_gateway(config: dict[str, object]) -> None:
+    """CARRIER_GATEWAY=http: the gateway's address and token, and sane timeouts."""
+    missing = [k for k in ("CARRIER_GATEWAY_URL", "CARRIER_GATEWAY_TOKEN") if not config.get(k)]
+    if missing:
+        raise ConfigError(
+            f"CARRIER_GATEWAY=http needs {' and '.join(missing)}"
+            " (the gateway's base URL and its bearer token)."
+        )
+    if not re.fullmatch(r"[\x21-\x7e]+", str(config["CARRIER_GATEWAY_TOKEN"]), re.ASCII):
+        raise ConfigError("CARRIER_GATEWAY_TOKEN must be printable ASCII without spaces.")
+    url = str(config["CARRIER_GATEWAY_URL"])
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"CARRIER_GATEWAY_URL must be an http(s) URL, not {url!r}.")
+    if config["PRODUCTION"] and not url.startswith("https://"):
+        raise ConfigError("CARRIER_GATEWAY_URL must use https:// in production.")
+    if _number(config, "CARRIER_GATEWAY_TIMEOUT", 0.001) > 60:
+        raise ConfigError("CARRIER_GATEWAY_TIMEOUT is per attempt: at most 60 seconds.")
+    retries = _number(config, "CARRIER_GATEWAY_RETRIES", 0, 5)
+    if retries != int(retries):
+        raise ConfigError("CARRIER_GATEWAY_RETRIES must be a whole number.")
+    _number(config, "CARRIER_GATEWAY_BACKOFF", 0, 10)
+
+
+def _check_simulator(config: dict[str, object]) -> None:
+    _number(config, "SIM_LATENCY", 0, 60)
+    _number(config, "SIM_FAILURE_RATE", 0, 1)

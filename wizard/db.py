@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,10 +23,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # hide_parameters: SQL logging and error messages never show the values (personal data).
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+    )
 
 
 def engine() -> Engine:
@@ -51,6 +55,7 @@ def create_all() -> None:
 
 @click.command("init-db")
 @click.option("--seed/--no-seed", default=True, help="Also load carriers and the demo people.")
+@with_appcontext
 def init_db_command(seed: bool) -> None:
     """Create missing tables; with --seed (the default) load carriers and demo people if absent."""
     from wizard import seed as seeding

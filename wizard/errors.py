@@ -36,6 +36,12 @@ def _http(error: HTTPException) -> Response:
     return _page(status, title, text)
 
 
+def query_only_refusal() -> Response:
+    """403 for an application (申辦) asked for by a mobile-phone login."""
+    return _page(403, _("行動電話認證只提供查詢功能"),
+                 _("申辦作業請改以自然人憑證、勞保憑證、行動自然人憑證或行動電子憑證登入後辦理。"))
+
+
 def _server(error: Exception) -> Response:
     current_app.logger.error("unhandled error", exc_info=error)
     return _page(500, _("系統暫時無法處理"),

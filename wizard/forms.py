@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -19,6 +20,8 @@ from wtforms import (
     StringField,
     ValidationError,
 )
+from wtforms.validators import InputRequired
+
 
 from wizard import identity
 from wizard.messages import message
@@ -107,3 +110,15 @@ class DeviceForm(WizardForm):
         # Asked of tablets only; without JavaScript the question is always on the page.
         if self.device.data == "tablet" and field.data not in ("yes", "no"):
             raise ValidationError(message("sim.empty"))
+
+
+class LoginForm(WizardForm):
+    """Step 7: the four fields on a bound browser, plus the device's signature."""
+
+    national_id = StringField(_l("身分證號"), validators=[InputRequired(_l("請輸入身分證號"))])
+    birth_date = StringField(_l("出生日期"), validators=[InputRequired(_l("請輸入出生日期"))])
+    name = StringField(_l("姓名"), validators=[InputRequired(_l("請輸入姓名"))])
+    password = PasswordField(_l("憑證密碼"), validators=[InputRequired(_l("請輸入憑證密碼"))])
+    #: The server's single-use challenge, and the device key's signature over it (WebCrypto).
+    challenge = HiddenField()
+    signature = HiddenField()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
-_OTHER_METHODS = _l(
-    "請改用自然人憑證、行動自然人憑證或其他登入方式，或臨櫃辦理。"
-)
+_OTHER_METHODS = _l("請改用自然人憑證、行動自然人憑證或其他登入方式，或臨櫃辦理。")
 
-MESSAGES: Mapping[str, object] = {
+MESSAGES: dict[str, object] = {
     # Step 1 and 2: national ID
     "id.empty": _l("請輸入身分證號"),
     "id.characters": _l("身分證號只能有英文字母與數字，請檢查是否輸入了其他符號或中文字"),
@@ -81,7 +80,7 @@ MESSAGES: Mapping[str, object] = {
         "這個門號不屬於您選擇的電信業者，請確認門號目前的電信業者（可看帳單或 SIM 卡）後重新選擇"
     ),
     "precheck.prepaid": _l(
-        "預付卡門號無法使用行動電話認證，限月租型門號。" "請改用月租型門號，或改用其他登入方式。"
+        "預付卡門號無法使用行動電話認證，限月租型門號。請改用月租型門號，或改用其他登入方式。"
     ),
     "precheck.family": _l(
         "親子卡門號無法使用行動電話認證，限本人申辦的月租型門號。"
@@ -95,10 +94,41 @@ MESSAGES: Mapping[str, object] = {
         "虛擬行動網路業者（MVNO）的門號無法使用行動電話認證。"
         "請改用中華電信、台灣大哥大、遠傳電信等業者的月租型門號，或改用其他登入方式。"
     ),
-    "precheck.unavailable": _l(
-        "電信業者目前沒有回應，您輸入的資料都已保留，請稍後再按一次送出"
+    "precheck.unavailable": _l("電信業者目前沒有回應，您輸入的資料都已保留，請稍後再按一次送出"),
+    # Step 5: the carrier's check over its mobile network
+    "network.wifi": _l(
+        "您的手機正在使用 WiFi，電信業者無法辨識門號。請關閉 WiFi、開啟 4G/5G 行動數據後，"
+        "再按一次「開始驗證」。"
     ),
+    "network.roaming": _l(
+        "您的手機正在漫遊（或連上國外網路），無法驗證。請在國內使用本人門號的 4G/5G 網路再試，"
+        "或改用其他登入方式。"
+    ),
+    "network.vpn": _l(
+        "您的手機開著 VPN 或「私密轉送」，電信業者無法辨識門號。"
+        "請暫時關閉後，再按一次「開始驗證」。"
+    ),
+    "network.other_number": _l(
+        "行動網路辨識到的不是您輸入的門號。雙卡手機請到「設定 > 行動網路 > 行動數據」"
+        "把行動數據切換到這個門號的 SIM 卡，再按一次「開始驗證」。"
+    ),
+    "network.not_owner": _l(
+        "電信業者確認這個門號目前不是以您的身分證號申辦，無法完成驗證。請使用本人申辦的門號重新申請。"
+    ),
+    "network.suspended": _l(
+        "電信業者表示這個門號目前無法使用（可能已停話、掛失或欠費）。請聯絡您的電信業者處理後再申請，"
+        "或改用其他登入方式。"
+    ),
+    "network.unavailable": _l(
+        "電信業者目前沒有回應，驗證沒有完成，您的資料都已保留。請稍候再按一次「開始驗證」。"
+    ),
+    "network.too_many": _l(
+        "驗證失敗次數過多，為保護您的資料，本次申請已停止。請重新申請行動認證。"
+    ),
+    "terms.unchecked": _l("請先閱讀使用者約定條款，並勾選「我已閱讀並同意使用者約定條款」"),
 }
+for _kind in ("prepaid", "family", "enterprise", "mvno"):
+    MESSAGES[f"network.{_kind}"] = MESSAGES[f"precheck.{_kind}"]  # type: ignore[index]
 
 
 def message(code: str, params: Mapping[str, object] | None = None) -> str:

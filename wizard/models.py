@@ -94,6 +94,8 @@ class SimSubscriber(Base):
     account: Mapped[str] = mapped_column(String(10))
     #: True when the number is sold by a virtual operator on this carrier's network.
     mvno: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: "active" or "suspended" (suspended, reported lost or in arrears: the carrier refuses it).
+    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
 
     carrier: Mapped[Carrier] = relationship()
 
@@ -146,8 +148,151 @@ class Registration(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     #: Set when purge blanked the personal data of an abandoned registration.
     purged: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Failed carrier network checks (step 5). Never reset by a new QR code; at the limit the
+    #: registration is locked and must be started again.
+    verify_failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Set while a direct (same-device) carrier check runs: a compare-and-set on it makes a
+    #: double tap ask the carrier once.
+    checking_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the applying browser was bound (step 6); a registration binds at most once.
+    bound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the carrier confirmed the number.
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     carrier: Mapped[Carrier | None] = relationship()
+
+
+class Handoff(Base):
+    """One QR code of step 4: the link a phone opens to verify a desktop's registration.
+
+    Only the SHA-256 of the token's random part is stored. ``status`` moves only by atomic
+    compare-and-set (UPDATE ... WHERE status = expected), so two phones, a double tap or a
+    regeneration racing a verification all end with exactly one outcome.
+    """
+
+    __tablename__ = "handoff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    #: SHA-256 (hex) of the token's random part (at least 128 bits).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: waiting, opened, checking, verified, failed, cancelled, replaced (see handoff.Status).
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: SHA-256 of the opening phone's own session reference: only that phone may go on.
+    phone_ref_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Coarse description of the phone ("Chrome / Android") for the audit trail.
+    phone_summary: Mapped[str | None] = mapped_column(String(80))
+    #: When the phone's 開始驗證 started the carrier check (a check older than a minute is
+    #: presumed dead, e.g. its worker was killed, and may be taken over).
+    checking_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The carrier's answer when the check failed (carrier.NetworkOutcome value).
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+    registration: Mapped[Registration] = relationship()
+
+
+class Account(Base):
+    """A person whose number a carrier confirmed: what the four-field login checks.
+
+    Created (or updated, on re-application) when a registration is verified; the password is
+    the one set at step 2 (argon2id hash).
+    """
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: The verified number and its brand, for notices ("a new device was bound").
+    msisdn: Mapped[str] = mapped_column(String(10))
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carrier.id"))
+    #: Consecutive failed logins; reset by a successful one.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    #: How many times the account has been locked: each lock lasts twice the previous one.
+    lock_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Set once the person has read the 使用須知 (step 6) after their first login.
+    notice_read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    carrier: Mapped[Carrier | None] = relationship()
+
+
+class DeviceBinding(Base):
+    """A browser bound to an account: the device half of the two-factor login (step 7).
+
+    ``kind`` "webcrypto": a non-extractable ECDSA P-256 key lives in the browser's IndexedDB;
+    the server keeps its public key and checks a signature over a fresh challenge at each
+    login. ``kind`` "cookie" (the weaker fallback where WebCrypto is missing): a long-lived
+    HttpOnly cookie holds a random secret of which only the SHA-256 is stored.
+    """
+
+    __tablename__ = "device_binding"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    #: Public handle the browser sends with its signature (random, not secret).
+    handle: Mapped[str] = mapped_column(String(43), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    #: SubjectPublicKeyInfo (DER, base64) for "webcrypto".
+    public_key: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of the cookie secret for "cookie".
+    secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Coarse description ("Chrome / Windows") for the device list.
+    label: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Why: "replaced" (re-applied on this device), "user" (device list), "not_me" (SMS link).
+    revoked_reason: Mapped[str | None] = mapped_column(String(12))
+
+    account: Mapped[Account] = relationship()
+
+
+class LoginChallenge(Base):
+    """A single-use nonce the device key signs at login (replay protection)."""
+
+    __tablename__ = "login_challenge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsMessage(Base):
+    """A text message the carrier simulator "sent" (its outbox page shows them)."""
+
+    __tablename__ = "sms_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(10), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A logged-in session, server-side: logout and timeouts end it here, whatever the cookie
+    says. The cookie holds only a random reference; this row its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    binding_id: Mapped[int | None] = mapped_column(ForeignKey("device_binding.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
 
 
 class AuditEvent(Base):
@@ -162,3 +307,80 @@ class AuditEvent(Base):
     #: Masked subject, e.g. "A12345****".
     subject: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+# --- insurance records (the portal's data)
+
+from sqlalchemy import UniqueConstraint  # noqa: E402  (kept with the tables that use it)
+
+
+class InsuranceRecord(Base):
+    """One period of one insurance (勞保, 就保 or 職保) with one unit at one insured salary.
+
+    A salary adjustment (調整投保薪資) with the same unit is the next period, starting the day
+    after this one ends. Both dates are inclusive: coverage runs from the start of
+    ``enrolled_on`` to the end of ``withdrawn_on`` (None: still enrolled).
+    """
+
+    __tablename__ = "insurance_record"
+    __table_args__ = (
+        UniqueConstraint(
+            "national_id",
+            "insurance_type",
+            "unit_number",
+            "enrolled_on",
+            name="uq_insurance_record_period",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id: Mapped[str] = mapped_column(String(10), index=True)
+    #: "labor" (勞保), "employment" (就保) or "occupational" (職保).
+    insurance_type: Mapped[str] = mapped_column(String(12))
+    #: 投保單位名稱.
+    unit_name: Mapped[str] = mapped_column(String(100))
+    #: 投保單位保險證號: 8 or 9 digits and a check letter, kept as text (leading zeros).
+    unit_number: Mapped[str] = mapped_column(String(12))
+    #: 月投保薪資 in NTD (a bracket of the 投保薪資分級表 in force at the time).
+    insured_salary: Mapped[int] = mapped_column(Integer)
+    #: 加保日期 (or the effective date of a salary adjustment).
+    enrolled_on: Mapped[dt.date] = mapped_column(Date)
+    #: 退保日期, inclusive; None while still enrolled.
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class CovidApplication(Base):
+    """A COVID-19 related benefit application and its status (the manual's 確認COVID-19申辦)."""
+
+    __tablename__ = "covid_application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id: Mapped[str] = mapped_column(String(10), index=True)
+    #: What was applied for, as the BLI names it (e.g. 確診普通傷病給付).
+    kind: Mapped[str] = mapped_column(String(60))
+    applied_on: Mapped[dt.date] = mapped_column(Date)
+    #: 受理中, 已核付 or 不予給付.
+    status: Mapped[str] = mapped_column(String(10))
+    paid_amount: Mapped[int | None] = mapped_column(Integer)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class IssuedDocument(Base):
+    """A downloaded record document (PDF or CSV): what an institution checks later.
+
+    The printed verification code is never stored, only SHA-256 of "<document number>:<code>".
+    ``summary`` (JSON) says what the document contained: the filters, the number of records
+    and SHA-256 of the records themselves (``content_sha256``) and of the file.
+    """
+
+    __tablename__ = "issued_document"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: "BLI-2026-000123": the year of issue (Taipei time) and the row's id.
+    document_number: Mapped[str] = mapped_column(String(40), unique=True)
+    national_id: Mapped[str] = mapped_column(String(10), index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    verification_code_hash: Mapped[str] = mapped_column(String(64))
+    #: "pdf" or "csv".
+    format: Mapped[str] = mapped_column(String(4))
+    summary: Mapped[str] = mapped_column(Text)

@@ -32,8 +32,17 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "handoff": (),
     "verification": (),
 }
-PERSONAL_COLUMNS = ("national_id", "carrier_id", "msisdn", "nhi_card", "birth_date", "name",
-                    "password_hash", "captcha_answer", "user_agent_summary")
+PERSONAL_COLUMNS = (
+    "national_id",
+    "carrier_id",
+    "msisdn",
+    "nhi_card",
+    "birth_date",
+    "name",
+    "password_hash",
+    "captcha_answer",
+    "user_agent_summary",
+)
 
 
 def _hash(reference: str) -> str:
@@ -108,9 +117,15 @@ def audit(db: Session, kind: str, registration: Registration | None, detail: str
     subject = None
     if registration is not None and registration.national_id:
         subject = mask_national_id(registration.national_id)
-    db.add(AuditEvent(at=clock.now(), kind=kind,
-                      registration_id=registration.id if registration else None,
-                      subject=subject, detail=detail or None))
+    db.add(
+        AuditEvent(
+            at=clock.now(),
+            kind=kind,
+            registration_id=registration.id if registration else None,
+            subject=subject,
+            detail=detail or None,
+        )
+    )
 
 
 def purge(db: Session, now: dt.datetime) -> int:

@@ -23,8 +23,9 @@ CSP = "; ".join(
 )
 
 #: National IDs (and resident-certificate numbers) and mobile numbers, wherever they appear.
-_PERSONAL = re.compile(r"\b[A-Za-z][1289A-Da-d]\d{8}\b|(?:\+?886|0)9\d{2}[- ]?\d{3}[- ]?\d{3}",
-                       re.ASCII)
+_PERSONAL = re.compile(
+    r"\b[A-Za-z][1289A-Da-d]\d{8}\b|(?:\+?886[- ]?|0)9\d{2}[- ]?\d{3}[- ]?\d{3}", re.ASCII
+)
 
 
 def mask_text(text: str) -> str:

@@ -46,7 +46,173 @@
     window.scrollTo(0, 0);
   }
 
+  // Step 4: the QR code's countdown. The server decides expiry (the status poll says so);
+  // this only shows the time left, and tells screen readers at a few moments, not every second.
+  var countdownTimer = null;
+  var ANNOUNCE_AT = { 240: "剩下 4 分鐘", 180: "剩下 3 分鐘", 120: "剩下 2 分鐘", 60: "剩下 1 分鐘", 30: "剩下 30 秒", 0: "QR Code 已逾時" };
+  function startCountdown(root) {
+    var box = root.querySelector(".countdown[data-expires-in]");
+    if (countdownTimer) { clearInterval(countdownTimer); countdownTimer = null; }
+    if (!box) return;
+    var clockText = box.querySelector(".countdown-clock");
+    var announce = document.getElementById("countdown-announce");
+    var end = Date.now() + parseInt(box.getAttribute("data-expires-in"), 10) * 1000;
+    var last = null;
+    function tick() {
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      if (left === last) return;
+      last = left;
+      var mm = String(Math.floor(left / 60)).padStart(2, "0");
+      var ss = String(left % 60).padStart(2, "0");
+      clockText.textContent = mm + ":" + ss;
+      if (announce && Object.prototype.hasOwnProperty.call(ANNOUNCE_AT, left)) announce.textContent = ANNOUNCE_AT[left];
+      if (left === 0) { clearInterval(countdownTimer); countdownTimer = null; }
+    }
+    tick();
+    countdownTimer = setInterval(tick, 250);
+  }
+
+
+  // --- The device credential (steps 6-7) ------------------------------------------------
+  // A non-extractable ECDSA P-256 key made here and kept in IndexedDB; the server keeps only
+  // the public key. Without WebCrypto the forms still work: the server falls back to a cookie.
+  var DB_NAME = "bli-device", STORE = "keys", KEY_ID = "device";
+
+  function openStore() {
+    return new Promise(function (resolve, reject) {
+      var request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = function () { request.result.createObjectStore(STORE); };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+  function storeKey(key) {
+    return openStore().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, "readwrite");
+        tx.objectStore(STORE).put(key, KEY_ID);
+        tx.oncomplete = function () { resolve(); };
+        tx.onerror = function () { reject(tx.error); };
+      });
+    });
+  }
+  function loadKey() {
+    return openStore().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var request = db.transaction(STORE, "readonly").objectStore(STORE).get(KEY_ID);
+        request.onsuccess = function () { resolve(request.result || null); };
+        request.onerror = function () { reject(request.error); };
+      });
+    });
+  }
+  function toBase64(buffer) {
+    var bytes = new Uint8Array(buffer), text = "";
+    for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text);
+  }
+  function webCryptoAvailable() {
+    return !!(window.crypto && window.crypto.subtle && window.indexedDB);
+  }
+
+  function enhanceBindForm(root) {
+    var form = root.querySelector("#bind-form");
+    if (!form || form.dataset.enhanced || !webCryptoAvailable()) return;
+    form.dataset.enhanced = "1";
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.ready) return;
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+        .then(function (pair) {
+          return storeKey(pair.privateKey).then(function () {
+            return crypto.subtle.exportKey("spki", pair.publicKey);
+          });
+        })
+        .then(function (spki) { form.elements.public_key.value = toBase64(spki); })
+        .catch(function () { form.elements.public_key.value = ""; })
+        .then(function () { form.dataset.ready = "1"; button.disabled = false; form.submit(); });
+    });
+  }
+
+  function enhanceLoginForm(root) {
+    var form = root.querySelector("#device-login[data-device-kind=webcrypto]");
+    if (!form || form.dataset.enhanced || !webCryptoAvailable()) return;
+    form.dataset.enhanced = "1";
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.ready) return;
+      event.preventDefault();
+      var challenge = form.elements.challenge.value;
+      loadKey()
+        .then(function (key) {
+          if (!key) return "";
+          return crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key,
+                                    new TextEncoder().encode(challenge)).then(toBase64);
+        })
+        .catch(function () { return ""; })
+        .then(function (signature) {
+          form.elements.signature.value = signature;
+          form.dataset.ready = "1";
+          form.submit();
+        });
+    });
+  }
+
+  // Step 6: 開始使用 is enabled once the notice has been scrolled to its end (keyboard
+  // scrolling counts: the region is focusable). Without JavaScript it is enabled.
+  function enhanceNotice(root) {
+    var text = root.querySelector("#notice-text");
+    var start = root.querySelector("#notice-start");
+    if (!text || !start || text.dataset.enhanced) return;
+    text.dataset.enhanced = "1";
+    function check() {
+      var atEnd = text.scrollTop + text.clientHeight >= text.scrollHeight - 4;
+      start.disabled = !atEnd;
+      if (atEnd) text.removeEventListener("scroll", check);
+    }
+    text.addEventListener("scroll", check);
+    check();
+  }
+
+  // Idle timeout: warn two minutes before; 繼續使用 tells the server, which restarts the clock.
+  var sessionTimer = null;
+  function startSessionTimer() {
+    var box = document.getElementById("session-warning");
+    if (sessionTimer) { clearInterval(sessionTimer); sessionTimer = null; }
+    if (!box) return;
+    var end = Date.now() + parseInt(box.dataset.secondsLeft, 10) * 1000;
+    var warn = parseInt(box.dataset.warnSeconds, 10);
+    var clock = box.querySelector(".session-clock");
+    var extend = box.querySelector("#session-extend");
+    extend.onclick = function () {
+      var body = new FormData();
+      body.append("csrf_token", box.dataset.csrf);
+      fetch(box.dataset.extendUrl, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 204) {
+            end = Date.now() + (parseInt(box.dataset.idleSeconds || "900", 10)) * 1000;
+            box.hidden = true;
+          } else {
+            window.location.reload();
+          }
+        });
+    };
+    sessionTimer = setInterval(function () {
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      if (left <= warn && box.hidden) {
+        box.hidden = false;
+        extend.focus();
+      }
+      clock.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (left === 0) { clearInterval(sessionTimer); window.location.reload(); }
+    }, 1000);
+  }
+
   function enhance(root) {
+    startCountdown(root);
+    enhanceBindForm(root);
+    enhanceLoginForm(root);
+    enhanceNotice(root);
     syncSimQuestion(root);
     addPasswordToggles(root);
   }
@@ -56,10 +222,12 @@
   });
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
+    startSessionTimer();
     var summary = document.querySelector("#error-summary");
     if (summary) summary.focus();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "qr-status") return;
     enhance(document);
     if (event.detail.target && event.detail.target.id === "main") focusNewStep(event.detail.target);
   });

@@ -67,9 +67,7 @@ def test_allowed_is_the_path_up_to_the_current_step() -> None:
 
 
 ALL_STATES = [State()] + [
-    at(step, device)
-    for device in [None, *Device]
-    for step in flow.path(device)[1:]
+    at(step, device) for device in [None, *Device] for step in flow.path(device)[1:]
 ]
 LEGAL = {
     (Step.IDENTIFY, Event.SUBMIT_ID),

@@ -1,7 +1,15 @@
 """The carrier-network simulator: answers like the real gateway, from a registry in the database.
 
 The registry (table ``sim_subscriber``) is loaded from CSV with
-``flask --app wsgi simulator import FILE.csv``; rows are upserted by national ID.
+``flask --app wsgi simulator import FILE.csv``; rows are upserted by national ID. Besides the
+contract's columns a file may carry an optional ``status`` column (``active`` or
+``suspended``; ``active`` when the column is absent or the cell empty).
+
+Step 5 needs to know how the phone's request reached us. The real gateway finds that out from
+its own network; the simulator is told, by the ``X-Sim-Network`` / ``X-Sim-Msisdn`` headers a
+carrier's header enrichment would add, or by the marked simulator panel on the phone's page
+(:meth:`SimulatorGateway.identity_from`). ``SIM_LATENCY`` and ``SIM_FAILURE_RATE`` make the
+step-5 check slow or flaky, to show what a person sees when the carrier is.
 """
 
 from __future__ import annotations
@@ -9,23 +17,53 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hmac
-from collections.abc import Callable, Iterable
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wizard import identity
-from wizard.carrier import PersonClaim, PrecheckOutcome, PrecheckResult
+from wizard.carrier import (
+    Network,
+    NetworkCheck,
+    NetworkIdentity,
+    NetworkOutcome,
+    NetworkResult,
+    PersonClaim,
+    PrecheckOutcome,
+    PrecheckResult,
+)
 from wizard.models import Carrier, SimSubscriber
 
-CSV_HEADER = ("national_id", "name", "birth_date", "nhi_card", "carrier", "msisdn", "plan",
-              "account", "mvno")
+CSV_HEADER = (
+    "national_id",
+    "name",
+    "birth_date",
+    "nhi_card",
+    "carrier",
+    "msisdn",
+    "plan",
+    "account",
+    "mvno",
+)
+#: Columns a file may add to the contract's header.
+OPTIONAL_COLUMNS = ("status",)
 PLANS = ("monthly", "prepaid", "family")
 ACCOUNTS = ("personal", "enterprise")
+STATUSES = ("active", "suspended")
+
+#: Header names of the simulated header enrichment, and the simulator panel's form fields.
+NETWORK_HEADER = "X-Sim-Network"
+MSISDN_HEADER = "X-Sim-Msisdn"
+NETWORK_FIELD = "sim_network"
+MSISDN_FIELD = "sim_msisdn"
 
 
 def _same(a: str, b: str) -> bool:
@@ -33,10 +71,31 @@ def _same(a: str, b: str) -> bool:
 
 
 class SimulatorGateway:
-    """Decides like a carrier would, from the simulator's registry."""
+    """Decides like a carrier would, from the simulator's registry.
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
+    ``latency`` (seconds) and ``failure_rate`` (0..1: the share of step-5 checks answered
+    UNAVAILABLE) come from ``SIM_LATENCY`` / ``SIM_FAILURE_RATE``; ``rng`` and ``sleep`` are
+    there for tests. Nothing here needs Flask.
+    """
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        *,
+        latency: float = 0.0,
+        failure_rate: float = 0.0,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        if latency < 0:
+            raise ValueError("latency must not be negative")
+        if not 0.0 <= failure_rate <= 1.0:
+            raise ValueError("failure_rate must be between 0 and 1")
         self._session_factory = session_factory
+        self.latency = float(latency)
+        self.failure_rate = float(failure_rate)
+        self._rng = rng or random.Random()
+        self._sleep = sleep
 
     def precheck(self, claim: PersonClaim) -> PrecheckResult:
         with self._session_factory() as db_session:
@@ -47,6 +106,133 @@ class SimulatorGateway:
                 select(Carrier).where(Carrier.code == claim.carrier_code)
             ).first()
             return PrecheckResult(_decide(claim, subscriber, chosen))
+
+    def network_check(self, check: NetworkCheck) -> NetworkResult:
+        """Step 5, decided as a carrier would, most specific network reason first.
+
+        1. ``SIM_LATENCY`` is waited; then ``SIM_FAILURE_RATE`` of the checks are UNAVAILABLE.
+        2. How the request arrived: no network identity at all (no headers, no panel choice)
+           is what the real gateway sees over WiFi, a number it cannot see: WIFI. Then
+           WIFI, ROAMING and VPN as the network reports them.
+        3. Over 4G/5G the network reports a number; any other number than ``check.msisdn``
+           (including none, or one that could not be read) is OTHER_NUMBER: on a dual-SIM
+           phone, mobile data runs on the other SIM.
+        4. The registry: no subscriber with that number, or one with another national ID, is
+           NOT_OWNER; then MVNO. A number on another network than the chosen brand's (a brand
+           merged into an operator counts as that operator) cannot happen after the step-2
+           precheck unless the number was ported in between: the number is then no longer the
+           one the person registered with that carrier, so NOT_OWNER as well (the interface
+           has no wrong-carrier answer at step 5, and the person must start again anyway).
+        5. Then ENTERPRISE, PREPAID, FAMILY, SUSPENDED, else OK.
+        """
+        if self.latency > 0:
+            self._sleep(self.latency)
+        if self.failure_rate > 0 and self._rng.random() < self.failure_rate:
+            return NetworkResult(NetworkOutcome.UNAVAILABLE)
+        by_network = _network_outcome(check)
+        if by_network is not None:
+            return NetworkResult(by_network)
+        with self._session_factory() as db_session:
+            subscriber = db_session.scalars(
+                select(SimSubscriber).where(SimSubscriber.msisdn == check.msisdn)
+            ).first()
+            chosen = db_session.scalars(
+                select(Carrier).where(Carrier.code == check.carrier_code)
+            ).first()
+            return NetworkResult(_decide_network(check, subscriber, chosen))
+
+    @staticmethod
+    def identity_from(
+        headers: Mapping[str, str], form: Mapping[str, str]
+    ) -> NetworkIdentity | None:
+        """The phone's network identity as the simulator is told it.
+
+        From the headers ``X-Sim-Network`` (4g, 5g, wifi, roaming, vpn; any case) and
+        ``X-Sim-Msisdn``; else from the simulator panel's fields ``sim_network`` and
+        ``sim_msisdn``; else None. A source counts only when its network is one of those
+        values. The number is normalised like the step-2 field; one that cannot be read
+        becomes None (the network then reports no usable number).
+        """
+        sources: tuple[tuple[Mapping[str, str], str, str], ...] = (
+            (headers, NETWORK_HEADER, MSISDN_HEADER),
+            (form, NETWORK_FIELD, MSISDN_FIELD),
+        )
+        for source, network_key, msisdn_key in sources:
+            network = _network(_lookup(source, network_key))
+            if network is not None:
+                return NetworkIdentity(network, _msisdn(_lookup(source, msisdn_key)))
+        return None
+
+
+def _lookup(mapping: Mapping[str, str], key: str) -> str | None:
+    """``mapping[key]``; case-insensitive for plain dicts too (werkzeug's headers already are)."""
+    value = mapping.get(key)
+    if value is None:
+        lowered = key.lower()
+        for name, candidate in mapping.items():
+            if name.lower() == lowered:
+                return candidate
+    return value
+
+
+def _network(raw: str | None) -> Network | None:
+    if raw is None:
+        return None
+    try:
+        return Network(raw.strip().lower())
+    except ValueError:
+        return None
+
+
+def _msisdn(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return identity.parse_msisdn(raw)
+    except identity.Invalid:
+        return None
+
+
+_NETWORK_OUTCOMES = {
+    Network.WIFI: NetworkOutcome.WIFI,
+    Network.ROAMING: NetworkOutcome.ROAMING,
+    Network.VPN: NetworkOutcome.VPN,
+}
+
+
+def _network_outcome(check: NetworkCheck) -> NetworkOutcome | None:
+    """The answer decided by how the request arrived, or None when it came over 4G/5G from
+    the number being checked."""
+    seen = check.identity
+    if seen is None:
+        return NetworkOutcome.WIFI
+    if seen.network in _NETWORK_OUTCOMES:
+        return _NETWORK_OUTCOMES[seen.network]
+    if seen.msisdn is None or not _same(seen.msisdn, check.msisdn):
+        return NetworkOutcome.OTHER_NUMBER
+    return None
+
+
+def _decide_network(
+    check: NetworkCheck, subscriber: SimSubscriber | None, chosen: Carrier | None
+) -> NetworkOutcome:
+    if subscriber is None or not _same(subscriber.national_id, check.national_id):
+        return NetworkOutcome.NOT_OWNER
+    if subscriber.mvno:
+        return NetworkOutcome.MVNO
+    if chosen is None or subscriber.carrier.network.id != chosen.network.id:
+        # Ported to another network since step 2: no longer the number registered with that
+        # carrier (see SimulatorGateway.network_check).
+        return NetworkOutcome.NOT_OWNER
+    if subscriber.account == "enterprise":
+        return NetworkOutcome.ENTERPRISE
+    if subscriber.plan == "prepaid":
+        return NetworkOutcome.PREPAID
+    if subscriber.plan == "family":
+        return NetworkOutcome.FAMILY
+    if subscriber.status == "suspended":
+        return NetworkOutcome.SUSPENDED
+    return NetworkOutcome.OK
 
 
 def _decide(
@@ -114,13 +300,21 @@ def _parse_row(line: int, row: dict[str, str], carriers: dict[str, Carrier]) -> 
     def fail(column: str, why: str) -> CsvRowError:
         return CsvRowError(f"line {line}, column {column}: {why}")
 
-    try:
-        national_id = identity.parse_national_id(row["national_id"])
-        name = identity.parse_name(row["name"])
-        nhi_card = identity.parse_nhi_card(row["nhi_card"])
-        msisdn = identity.parse_msisdn(row["msisdn"])
-    except identity.Invalid as exc:
-        raise fail(exc.code.split(".")[0], exc.code) from exc
+    # A short row has None for its missing cells: an empty cell, refused like one.
+    row = {key: value or "" for key, value in row.items() if key is not None}
+    parsed: dict[str, str] = {}
+    for column, parse in (
+        ("national_id", identity.parse_national_id),
+        ("name", identity.parse_name),
+        ("nhi_card", identity.parse_nhi_card),
+        ("msisdn", identity.parse_msisdn),
+    ):
+        try:
+            parsed[column] = parse(row[column])
+        except identity.Invalid as exc:
+            raise fail(column, exc.code) from exc
+    national_id, name = parsed["national_id"], parsed["name"]
+    nhi_card, msisdn = parsed["nhi_card"], parsed["msisdn"]
     try:
         birth_date = dt.date.fromisoformat(row["birth_date"].strip())
     except ValueError as exc:
@@ -135,6 +329,10 @@ def _parse_row(line: int, row: dict[str, str], carriers: dict[str, Carrier]) -> 
         raise fail("account", f"one of {', '.join(ACCOUNTS)}")
     if mvno not in ("0", "1"):
         raise fail("mvno", "0 or 1")
+    # Optional column: absent (or an empty cell) means active.
+    status = (row.get("status") or "").strip().lower() or "active"
+    if status not in STATUSES:
+        raise fail("status", f"one of {', '.join(STATUSES)}")
     return {
         "national_id": national_id,
         "name": name,
@@ -145,6 +343,7 @@ def _parse_row(line: int, row: dict[str, str], carriers: dict[str, Carrier]) -> 
         "plan": plan,
         "account": account,
         "mvno": mvno == "1",
+        "status": status,
     }
 
 
@@ -152,8 +351,9 @@ def read_csv(handle: IO[str]) -> list[dict[str, str]]:
     reader = csv.DictReader(handle)
     missing = [c for c in CSV_HEADER if c not in (reader.fieldnames or [])]
     if missing:
-        raise CsvRowError(f"missing column(s): {', '.join(missing)}; header must be "
-                           + ",".join(CSV_HEADER))
+        raise CsvRowError(
+            f"missing column(s): {', '.join(missing)}; header must be " + ",".join(CSV_HEADER)
+        )
     return list(reader)
 
 
@@ -164,9 +364,10 @@ def simulator_cli() -> None:
 
 @simulator_cli.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@with_appcontext
 def import_command(file: IO[str]) -> None:
     """Load subscribers from FILE.csv (header: national_id,name,birth_date,nhi_card,carrier,
-    msisdn,plan,account,mvno), upserting by national_id."""
+    msisdn,plan,account,mvno, optionally status: active|suspended), upserting by national_id."""
     from wizard.db import create_all
 
     create_all()
@@ -174,5 +375,7 @@ def import_command(file: IO[str]) -> None:
     with current_app.extensions["db_sessionmaker"]() as db_session:
         report = import_rows(db_session, rows)
         db_session.commit()
-    click.echo(f"Imported {report.added + report.updated} subscribers "
-               f"({report.added} added, {report.updated} updated).")
+    click.echo(
+        f"Imported {report.added + report.updated} subscribers "
+        f"({report.added} added, {report.updated} updated)."
+    )

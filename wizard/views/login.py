@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from wizard import clock, db, flow, identity, registrations
-from wizard.forms import IdentifyForm
+from wizard.forms import IdentifyForm, LoginForm
 from wizard.limits import STEP_SUBMISSIONS, limiter
 from wizard.rendering import render
 from wizard.views.steps import go
@@ -64,9 +64,35 @@ def index() -> Response:
             registrations.audit(session, "registration.started", registration)
         session.commit()
         return go(flow.Step.PERSONAL)
-    masked = identity.mask_national_id(current_id) if current_id else None
-    return render("steps/identify.html", form=form, methods=METHODS, current_id=masked,
-                  title=_("個人登入"), errors=bool(form.errors))
+    return render_login(form=form)
+
+
+def render_login(form: IdentifyForm | None = None, login_form: LoginForm | None = None
+                 ) -> Response:
+    """The login page: on a bound browser the four-field panel, else (or when re-applying)
+    the national ID that starts a registration."""
+    from wizard.views.account import login_context
+
+    registration = registrations.current(db.session())
+    current_id = registration.national_id if registration else None
+    form = form or IdentifyForm(current=current_id)
+    context = login_context(login_form)
+    reapply = request.args.get("reapply") == "1" or (
+        request.method == "POST" and request.endpoint == "login.index"
+    )
+    has_errors = bool(form.errors) or bool(login_form and login_form.errors) or bool(
+        context.get("locked_until") and login_form is not None
+    )
+    return render(
+        "steps/identify.html",
+        form=form,
+        methods=METHODS,
+        current_id=identity.mask_national_id(current_id) if current_id else None,
+        reapply=reapply,
+        title=_("個人登入"),
+        errors=has_errors,
+        **context,
+    )
 
 
 @bp.get("/login/method/<code>")

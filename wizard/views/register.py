@@ -144,8 +144,12 @@ def personal() -> Response:
     notes: dict[str, str] = {}
     if request.method == "GET" or action == "clear":
         if action == "clear":
+            # Empty boxes, also after coming back from a later step (what is on file stays).
             _clear_draft(registration)
-        _prefill(form, registration)
+            for box in (form.carrier, form.msisdn, form.nhi_card, form.birth_date, form.name):
+                box.data = ""
+        else:
+            _prefill(form, registration)
         if _ensure_captcha(registration) or action:
             session.commit()
         return _render_personal(form, registration, notes)
@@ -351,32 +355,3 @@ def device() -> Response:
                 request.user_agent.string, request.headers.get("Sec-CH-UA-Mobile"))
     return render("steps/device.html", form=form, title=_("選擇您的裝置"),
                   errors=bool(form.errors))
-
-
-# --- steps 4 and 5 (the hand-off and the carrier's check come next) -------------------------
-
-
-@bp.get("/qr")
-def qr() -> Response:
-    """Step 4: scan a QR code with the phone (desktop, tablet without SIM)."""
-    session = db.session()
-    registration, redirect_to = guard(session, flow.Step.QR_SCAN)
-    if registration is None:
-        return redirect_to  # type: ignore[return-value]
-    return render("steps/qr.html", registration=registration, title=_("使用手機掃描 QR Code"))
-
-
-@bp.get("/verify")
-def verify() -> Response:
-    """Step 5: check the data and let the carrier confirm the number (phone, tablet with SIM)."""
-    session = db.session()
-    registration, redirect_to = guard(session, flow.Step.VERIFY)
-    if registration is None:
-        return redirect_to  # type: ignore[return-value]
-    return render(
-        "steps/verify.html",
-        registration=registration,
-        masked_id=identity.mask_national_id(registration.national_id or ""),
-        masked_msisdn=identity.mask_msisdn(registration.msisdn or ""),
-        title=_("核對資料並開始驗證"),
-    )

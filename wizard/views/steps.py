@@ -14,9 +14,9 @@ ENDPOINT: dict[flow.Step, str] = {
     flow.Step.IDENTIFY: "login.index",
     flow.Step.PERSONAL: "register.personal",
     flow.Step.DEVICE: "register.device",
-    flow.Step.QR_SCAN: "register.qr",
-    flow.Step.VERIFY: "register.verify",
-    flow.Step.VERIFIED: "register.verify",
+    flow.Step.QR_SCAN: "verify.qr",
+    flow.Step.VERIFY: "verify.verify",
+    flow.Step.VERIFIED: "verify.done",
 }
 
 

@@ -1,0 +1,450 @@
+"""Steps 4 and 5: the QR hand-off on the applying device, the phone's side of it, and direct
+verification on a phone or a tablet with a SIM."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from wizard import clock, db, flow, handoff, identity, registrations, useragent, verification
+from wizard.carrier import NetworkIdentity, NetworkOutcome, gateway, network_identity
+from wizard.limits import CAPTCHA_REFRESHES, STEP_SUBMISSIONS, limiter
+from wizard.messages import message
+from wizard.models import Handoff, Registration
+from wizard.rendering import is_htmx, render
+from wizard.views.steps import go, guard
+
+bp = Blueprint("verify", __name__)
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+#: The applying browser keeps its own QR token (signed cookie) so a refresh shows the same code.
+QR_TOKEN_KEY = "qr_token"
+#: The phone's own reference to the hand-off it opened (never the desktop's session).
+PHONE_KEY = "phone_handoff"
+POLL_SECONDS = 2
+
+
+def _local_time(moment: dt.datetime) -> str:
+    return moment.astimezone(TAIPEI).strftime("%H:%M")
+
+
+def _identity() -> NetworkIdentity | None:
+    return network_identity(request.headers, request.form)
+
+
+def _simulator_panel_needed() -> bool:
+    return current_app.config["CARRIER_GATEWAY"] == "simulator" and not request.headers.get(
+        "X-Sim-Network"
+    )
+
+
+# --- step 4 on the applying device --------------------------------------------------------
+
+
+def _live_token(registration: Registration, now: dt.datetime) -> tuple[Handoff, str] | None:
+    """This browser's current QR code, when it is still usable."""
+    database = db.session()
+    token = session.get(QR_TOKEN_KEY)
+    latest = handoff.latest_for(database, registration.id)
+    if not token or latest is None:
+        return None
+    try:
+        item = handoff.find(database, token, current_app.secret_key)  # type: ignore[arg-type]
+    except handoff.Misuse:
+        return None
+    if item.id != latest.id or handoff.effective_status(item, now) not in (
+        handoff.Status.WAITING, handoff.Status.OPENED, handoff.Status.CHECKING
+    ):
+        return None
+    return item, token
+
+
+def _issue(registration: Registration, now: dt.datetime) -> tuple[Handoff, str]:
+    database = db.session()
+    item, token = handoff.issue(database, registration, now, current_app.secret_key)  # type: ignore[arg-type]
+    session[QR_TOKEN_KEY] = token
+    registrations.audit(database, "handoff.issued", registration,
+                        registration.user_agent_summary or "")
+    return item, token
+
+
+@bp.get("/register/qr")
+def qr() -> Response:
+    """Step 4: the QR code, its countdown and the live status of the hand-off."""
+    database = db.session()
+    registration, redirect_to = guard(database, flow.Step.QR_SCAN)
+    if registration is None:
+        return redirect_to  # type: ignore[return-value]
+    if registration.step == flow.Step.VERIFIED.value:
+        return go(flow.Step.VERIFIED)
+    now = clock.now()
+    latest = handoff.latest_for(database, registration.id)
+    if (latest is not None and latest.status in handoff.LIVE
+            and handoff.effective_status(latest, now) is handoff.Status.EXPIRED
+            and handoff.move(database, latest.id, handoff.LIVE, handoff.Status.EXPIRED, now)):
+        registrations.audit(database, "handoff.expired", registration)
+        database.commit()
+    live = _live_token(registration, now)
+    if live is None and _can_issue(latest, now):
+        live = _issue(registration, now)
+        database.commit()
+    item = live[0] if live else latest
+    return _render_qr(registration, item, live[1] if live else None, now)
+
+
+def _can_issue(latest: Handoff | None, now: dt.datetime) -> bool:
+    """A fresh code is made on arrival, but an ended hand-off is shown as it ended (failed,
+    cancelled, expired) until the person asks for a new one."""
+    return latest is None or latest.status == handoff.Status.REPLACED.value
+
+
+def _render_qr(registration: Registration, item: Handoff | None, token: str | None,
+               now: dt.datetime) -> Response:
+    status = handoff.effective_status(item, now) if item else handoff.Status.EXPIRED
+    url = url_for("verify.open_link", token=token, _external=True) if token else None
+    remaining = max(0, int((item.expires_at - now).total_seconds())) if item and token else 0
+    return render(
+        "steps/qr.html",
+        registration=registration,
+        item=item,
+        state=status.value,
+        outcome=item.outcome if item else None,
+        qr_svg=handoff.qr_svg(url) if url and status in handoff.LIVE else None,
+        qr_url=url,
+        remaining=remaining,
+        locked=verification.locked(registration),
+        poll_seconds=POLL_SECONDS,
+        title=_("使用手機掃描 QR Code"),
+    )
+
+
+@bp.get("/register/qr/status")
+def qr_status() -> Response:
+    """Polled by the waiting page: reads only. 204 while nothing changed."""
+    database = db.session()
+    registration = registrations.current(database)
+    if registration is None:
+        return _finish_polling(url_for("login.index"))
+    if registration.step == flow.Step.VERIFIED.value:
+        return _finish_polling(url_for("verify.done"))
+    now = clock.now()
+    item = handoff.latest_for(database, registration.id)
+    status = handoff.effective_status(item, now).value if item else "expired"
+    seen = request.args.get("seen", "")
+    outcome = item.outcome if item else None
+    if seen == f"{status}:{outcome or ''}":
+        return Response(status=204)
+    response = render("steps/_qr_status.html", state=status, outcome=outcome,
+                      locked=verification.locked(registration), poll_seconds=POLL_SECONDS)
+    # A poll's answer is a fragment of step 4: it must not become the address bar's URL.
+    response.headers["HX-Push-Url"] = "false"
+    return response
+
+
+def _finish_polling(target: str) -> Response:
+    if is_htmx():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return Response(status=303, headers={"Location": target})
+
+
+@bp.post("/register/qr/check")
+def qr_check() -> Response:
+    """我已在手機完成驗證 (works without JavaScript): go on if the phone has verified."""
+    database = db.session()
+    registration, redirect_to = guard(database, flow.Step.QR_SCAN)
+    if registration is None:
+        return redirect_to  # type: ignore[return-value]
+    if registration.step == flow.Step.VERIFIED.value:
+        return go(flow.Step.VERIFIED)
+    flash(_("手機上還沒有完成驗證。請在手機上按「開始驗證」，完成後再按一次。"), "info")
+    return go(flow.Step.QR_SCAN)
+
+
+@bp.post("/register/qr/regenerate")
+@limiter.limit(CAPTCHA_REFRESHES)
+def qr_regenerate() -> Response:
+    """重新產生QRCode: the old code dies at once; failure counters stay."""
+    database = db.session()
+    registration, redirect_to = guard(database, flow.Step.QR_SCAN)
+    if registration is None:
+        return redirect_to  # type: ignore[return-value]
+    if registration.step == flow.Step.VERIFIED.value:
+        return go(flow.Step.VERIFIED)
+    if verification.locked(registration):
+        return go(flow.Step.QR_SCAN)
+    now = clock.now()
+    latest = handoff.latest_for(database, registration.id)
+    if latest is not None:
+        replaced = handoff.move(
+            database, latest.id,
+            (handoff.Status.WAITING, handoff.Status.OPENED, handoff.Status.EXPIRED,
+             handoff.Status.FAILED),
+            handoff.Status.REPLACED, now,
+        )
+        if not replaced and latest.status in (handoff.Status.CHECKING.value,
+                                              handoff.Status.VERIFIED.value):
+            database.rollback()
+            flash(_("手機正在驗證中，請稍候結果。"), "info")
+            return go(flow.Step.QR_SCAN)
+        if not replaced and latest.status == handoff.Status.CANCELLED.value:
+            return go(flow.Step.QR_SCAN)
+        registrations.audit(database, "handoff.replaced", registration)
+    _issue(registration, now)
+    registrations.touch(registration)
+    database.commit()
+    return go(flow.Step.QR_SCAN)
+
+
+# --- the phone's side of the QR code --------------------------------------------------------
+
+
+def _misuse(kind: str, item: Handoff | None = None) -> Response:
+    """A clear page for a link that cannot be used; it changes nothing."""
+    texts = {
+        "invalid": (_("這個連結無效"),
+                    _("連結不完整或已被修改。請用手機相機直接掃描電腦畫面上的 QR Code。")),
+        "expired": (_("QR Code 已逾時"),
+                    _("QR Code 只在 5 分鐘內有效。請在電腦上按「重新產生QRCode」，再掃描新的 QR Code。")),
+        "replaced": (_("已有較新的 QR Code"),
+                     _("電腦上已重新產生 QR Code，這一個已失效。請掃描電腦畫面上最新的 QR Code。")),
+        "taken": (_("已在另一支手機開啟"),
+                  _("這個 QR Code 已在另一支手機上開啟，為了安全無法再用。若不是您，請在電腦上重新產生 QR Code。")),
+        "used": (_("這個 QR Code 已使用過"),
+                 _("每個 QR Code 只能使用一次。請回到電腦查看結果，或重新產生 QR Code。")),
+        "session": (_("請重新掃描 QR Code"),
+                    _("找不到這支手機開啟的驗證。請用手機相機掃描電腦畫面上的 QR Code。")),
+    }
+    title, text = texts[kind]
+    database = db.session()
+    registrations.audit(database, f"handoff.misuse.{kind}",
+                        item.registration if item is not None else None,
+                        useragent.summary(request.user_agent.string))
+    database.commit()
+    status = 400 if kind in ("invalid", "session") else 410
+    return render("pages/error.html", status=status, title=title, text=text, errors=True)
+
+
+@bp.get("/h/<path:token>")
+def open_link(token: str) -> Response:
+    """The QR code's link, opened on a phone: bind this phone to the hand-off (first one wins)."""
+    database = db.session()
+    now = clock.now()
+    try:
+        item = handoff.find(database, token, current_app.secret_key)  # type: ignore[arg-type]
+    except handoff.Misuse:
+        return _misuse("invalid")
+    status = handoff.effective_status(item, now)
+    mine = session.get(PHONE_KEY)
+    if status in (handoff.Status.OPENED, handoff.Status.CHECKING):
+        if isinstance(mine, str) and item.phone_ref_hash == handoff.phone_ref_hash(mine):
+            return redirect_phone()
+        return _misuse("taken", item)
+    if status is not handoff.Status.WAITING:
+        kind = {handoff.Status.EXPIRED: "expired", handoff.Status.REPLACED: "replaced"}.get(
+            status, "used")
+        return _misuse(kind, item)
+    reference = secrets.token_urlsafe(32)
+    won = handoff.move(
+        database, item.id, (handoff.Status.WAITING,), handoff.Status.OPENED, now,
+        phone_ref_hash=handoff.phone_ref_hash(reference), opened_at=now,
+        phone_summary=useragent.summary(request.user_agent.string),
+    )
+    if not won:
+        database.rollback()
+        return _misuse("taken", item)
+    registrations.audit(database, "handoff.opened", item.registration,
+                        useragent.summary(request.user_agent.string))
+    database.commit()
+    # A session of the phone's own: nothing of any other registration comes along.
+    session.clear()
+    session[PHONE_KEY] = reference
+    return redirect_phone()
+
+
+def redirect_phone() -> Response:
+    # The token leaves the address bar at once: the page after it has a plain URL.
+    return Response(status=303, headers={"Location": url_for("verify.phone")})
+
+
+def _phone_handoff() -> Handoff | None:
+    reference = session.get(PHONE_KEY)
+    if not isinstance(reference, str):
+        return None
+    return db.session().scalars(
+        select(Handoff).where(Handoff.phone_ref_hash == handoff.phone_ref_hash(reference))
+    ).first()
+
+
+def _render_verify(registration: Registration, *, item: Handoff | None, error: str | None = None,
+                   result: str | None = None, status: int = 200) -> Response:
+    started = None
+    if item is not None:
+        started = _("一台使用 %(browser)s 的裝置於 %(time)s 開始這項申請",
+                    browser=registration.user_agent_summary or _("瀏覽器"),
+                    time=_local_time(item.created_at))
+    return render(
+        "steps/verify.html",
+        status=status,
+        registration=registration,
+        item=item,
+        masked_id=identity.mask_national_id(registration.national_id or ""),
+        masked_msisdn=identity.mask_msisdn(registration.msisdn or ""),
+        started=started,
+        error=error,
+        result=result,
+        simulator_panel=_simulator_panel_needed(),
+        locked=verification.locked(registration),
+        title=_("核對資料並開始驗證"),
+        errors=bool(error),
+    )
+
+
+@bp.get("/phone/verify")
+def phone() -> Response:
+    """Step 5 on the phone that scanned the QR code."""
+    item = _phone_handoff()
+    if item is None:
+        return _misuse("session")
+    status = handoff.effective_status(item, clock.now())
+    if status is handoff.Status.VERIFIED:
+        return _render_verify(item.registration, item=item, result="verified_qr")
+    if status is handoff.Status.CANCELLED:
+        return _render_verify(item.registration, item=item, result="cancelled")
+    if status is handoff.Status.FAILED:
+        return _render_verify(item.registration, item=item, result="failed",
+                              error=message(f"network.{item.outcome}"))
+    if status in (handoff.Status.EXPIRED, handoff.Status.REPLACED):
+        return _misuse("expired" if status is handoff.Status.EXPIRED else "replaced", item)
+    if status is handoff.Status.OPENED and item.outcome:
+        # The last try failed in a way the person can fix: keep saying how, also on a refresh.
+        return _render_verify(item.registration, item=item,
+                              error=_failure_text(item.registration, NetworkOutcome(item.outcome)))
+    return _render_verify(item.registration, item=item)
+
+
+@bp.post("/phone/verify")
+@limiter.limit(STEP_SUBMISSIONS)
+def phone_verify() -> Response:
+    """開始驗證 on the phone: exactly one tap asks the carrier."""
+    item = _phone_handoff()
+    if item is None:
+        return _misuse("session")
+    database = db.session()
+    registration = item.registration
+    if request.form.get("terms") != "yes":
+        return _render_verify(registration, item=item, error=message("terms.unchecked"))
+    now = clock.now()
+    if not verification.claim_handoff(database, item, now):
+        database.rollback()
+        return redirect_phone()  # someone else's tap won, or it expired: show where it is
+    database.commit()
+    outcome = verification.ask_carrier(gateway(), registration, request.remote_addr or "",
+                                       _identity())
+    retry = verification.record_outcome(database, registration, outcome, now)
+    verification.finish_handoff(database, item, outcome, retry, clock.now())
+    registrations.audit(database, f"handoff.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
+                        registration, outcome.value)
+    database.commit()
+    if outcome is NetworkOutcome.OK:
+        return _render_verify(registration, item=item, result="verified_qr")
+    return _render_verify(registration, item=item, error=_failure_text(registration, outcome),
+                          result=None if retry else "failed")
+
+
+def _failure_text(registration: Registration, outcome: NetworkOutcome) -> str:
+    if verification.locked(registration):
+        return message("network.too_many")
+    return message(f"network.{outcome.value}")
+
+
+@bp.post("/phone/cancel")
+def phone_cancel() -> Response:
+    """這不是我申請的: the hand-off is cancelled and the registration stopped."""
+    item = _phone_handoff()
+    if item is None:
+        return _misuse("session")
+    database = db.session()
+    now = clock.now()
+    if handoff.move(database, item.id, (handoff.Status.WAITING, handoff.Status.OPENED),
+                    handoff.Status.CANCELLED, now):
+        registration = item.registration
+        # The applying browser sees "cancelled" and gets no new QR code for this registration:
+        # whoever started it must begin again from step 1 (and the event is audited).
+        registrations.audit(database, "handoff.cancelled", registration,
+                            useragent.summary(request.user_agent.string))
+        database.commit()
+    else:
+        database.rollback()
+    return redirect_phone()
+
+
+# --- step 5 on the applying device itself (phone, tablet with SIM) -------------------------
+
+
+@bp.get("/register/verify")
+def verify() -> Response:
+    """Step 5 on the device that applied (it has the SIM)."""
+    database = db.session()
+    registration, redirect_to = guard(database, flow.Step.VERIFY)
+    if registration is None:
+        return redirect_to  # type: ignore[return-value]
+    if registration.step == flow.Step.VERIFIED.value:
+        return go(flow.Step.VERIFIED)
+    return _render_verify(registration, item=None)
+
+
+@bp.post("/register/verify")
+@limiter.limit(STEP_SUBMISSIONS)
+def verify_submit() -> Response:
+    """開始驗證 on the applying device."""
+    database = db.session()
+    registration, redirect_to = guard(database, flow.Step.VERIFY)
+    if registration is None:
+        return redirect_to  # type: ignore[return-value]
+    if registration.step == flow.Step.VERIFIED.value:
+        return go(flow.Step.VERIFIED)
+    if verification.locked(registration):
+        return _render_verify(registration, item=None, error=message("network.too_many"))
+    if request.form.get("terms") != "yes":
+        return _render_verify(registration, item=None, error=message("terms.unchecked"))
+    now = clock.now()
+    if not verification.claim_direct(database, registration, now):
+        database.rollback()
+        flash(_("驗證進行中，請稍候。"), "info")
+        return go(flow.Step.VERIFY)
+    database.commit()
+    outcome = verification.ask_carrier(gateway(), registration, request.remote_addr or "",
+                                       _identity())
+    database.refresh(registration)
+    registration.checking_since = None
+    verification.record_outcome(database, registration, outcome, clock.now())
+    registrations.audit(database, f"verify.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
+                        registration, outcome.value)
+    database.commit()
+    if outcome is NetworkOutcome.OK:
+        return go(flow.Step.VERIFIED)
+    return _render_verify(registration, item=None, error=_failure_text(registration, outcome))
+
+
+# --- after the carrier's confirmation -----------------------------------------------------
+
+
+@bp.get("/register/done")
+def done() -> Response:
+    """The number is confirmed; steps 6-7 (the notice, the device credential) follow."""
+    database = db.session()
+    registration, redirect_to = guard(database, flow.Step.VERIFIED)
+    if registration is None:
+        return redirect_to  # type: ignore[return-value]
+    return render("steps/done.html", registration=registration,
+                  masked_msisdn=identity.mask_msisdn(registration.msisdn or ""),
+                  browser=useragent.summary(request.user_agent.string),
+                  title=_("行動電話認證成功"))
