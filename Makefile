@@ -18,6 +18,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	@touch $@
 
 run: $(VENV)/.installed
+	@[ -e /usr/share/fonts/truetype/arphic/uming.ttc ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-arphic-uming >/dev/null; } \
+		|| echo "fonts-arphic-uming is missing: PDF downloads will offer the CSV instead (apt-get install fonts-arphic-uming)."
 	$(BIN)/flask --app wsgi init-db
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
@@ -28,6 +30,7 @@ bench: $(VENV)/.installed
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[bench]'
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/login.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -44,12 +44,24 @@ def wait_up(url: str) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
-def gunicorn(app: str, port: int, workers: int, env: dict[str, str], cwd: Path,
-             pidfile: Path) -> subprocess.Popen[bytes]:
+def gunicorn(
+    app: str, port: int, workers: int, env: dict[str, str], cwd: Path, pidfile: Path
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--pid",
-         str(pidfile), "--log-level", "warning", app],
-        cwd=cwd, env=env,
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--pid",
+            str(pidfile),
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -65,11 +77,20 @@ def drive_to_step_4(base: str) -> str:
         return opener.open(base + path, body).geturl()
 
     post("/login", {"national_id": "A123456789"})
-    post("/register/personal", {
-        "carrier": "cht", "msisdn": "0912345678", "nhi_card": "000012345678",
-        "birth_date": "1980/01/01", "name": "王小明", "captcha": "BENCH",
-        "password": "a long benchmark passphrase", "password_confirm":
-        "a long benchmark passphrase", "action": "submit"})
+    post(
+        "/register/personal",
+        {
+            "carrier": "cht",
+            "msisdn": "0912345678",
+            "nhi_card": "000012345678",
+            "birth_date": "1980/01/01",
+            "name": "王小明",
+            "captcha": "BENCH",
+            "password": "a long benchmark passphrase",
+            "password_confirm": "a long benchmark passphrase",
+            "action": "submit",
+        },
+    )
     landed = post("/register/device", {"device": "desktop"})
     assert landed.endswith("/register/qr"), landed
     return "; ".join(f"{c.name}={c.value}" for c in jar)
@@ -95,11 +116,21 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = dict(os.environ, WIZARD_INSTANCE_PATH=str(tmp), FLASK_SECRET_KEY="bench",
-               FLASK_CAPTCHA_FIXED_ANSWER="BENCH", FLASK_RATELIMIT_ENABLED="false",
-               FLASK_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.sqlite3")
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    env = dict(
+        os.environ,
+        WIZARD_INSTANCE_PATH=str(tmp),
+        FLASK_SECRET_KEY="bench",
+        FLASK_CAPTCHA_FIXED_ANSWER="BENCH",
+        FLASK_RATELIMIT_ENABLED="false",
+        FLASK_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+    )
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "init-db"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     site_port, bare_port = free_port(), free_port()
     servers = [
         gunicorn("wsgi:app", site_port, args.workers, env, ROOT, tmp / "site.pid"),
@@ -114,18 +145,24 @@ def main() -> None:
         rows = [
             ("bare Flask: plain response", *wrk(bare + "/plain", args.seconds, [])),
             ("bare Flask: small template", *wrk(bare + "/template", args.seconds, [])),
-            ("step 4 poll (204, unchanged)", *wrk(site + "/register/qr/status?seen=waiting:",
-                                                    args.seconds, poll_headers)),
-            ("step 4 poll (200, status fragment)", *wrk(site + "/register/qr/status",
-                                                          args.seconds, poll_headers)),
+            (
+                "step 4 poll (204, unchanged)",
+                *wrk(site + "/register/qr/status?seen=waiting:", args.seconds, poll_headers),
+            ),
+            (
+                "step 4 poll (200, status fragment)",
+                *wrk(site + "/register/qr/status", args.seconds, poll_headers),
+            ),
         ]
     finally:
         for server in servers:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
     ceiling = rows[0][1]
-    print(f"| request ({args.workers} gunicorn workers, wrk -t2 -c32 -d{args.seconds}s) "
-          "| req/s | p50 | ratio to bare plain |")
+    print(
+        f"| request ({args.workers} gunicorn workers, wrk -t2 -c32 -d{args.seconds}s) "
+        "| req/s | p50 | ratio to bare plain |"
+    )
     print("|---|---|---|---|")
     for name, rate, p50 in rows:
         print(f"| {name} | {rate:,.0f} | {p50} | {rate / ceiling:.2f} |")

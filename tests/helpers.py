@@ -307,3 +307,10 @@ class Phone:
     def cancel(self) -> TestResponse:
         """這不是我申請的."""
         return self.client.post("/phone/cancel", data={"csrf_token": self.csrf()})
+
+    def same_browser(self, app: Flask) -> Phone:
+        """This phone's browser in another tab: the same cookies and the same page's form."""
+        twin = Phone(app)
+        twin.client = clone_client(self.client, app)
+        twin._csrf = self._csrf
+        return twin

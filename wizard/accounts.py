@@ -29,8 +29,9 @@ def from_registration(db: Session, registration: Registration, now: dt.datetime)
         select(Account).where(Account.national_id == registration.national_id)
     ).first()
     if account is None:
-        account = Account(national_id=registration.national_id, created_at=now,
-                          failed_logins=0, lock_count=0)
+        account = Account(
+            national_id=registration.national_id, created_at=now, failed_logins=0, lock_count=0
+        )
         db.add(account)
     account.name = registration.name or ""
     account.birth_date = registration.birth_date  # type: ignore[assignment]
@@ -56,8 +57,11 @@ def lock_length(lock_count: int) -> dt.timedelta:
 
 def record_failure(db: Session, account: Account, now: dt.datetime) -> dt.datetime | None:
     """Count a failed login; on the fifth in a row lock the account. Returns the lock's end."""
-    db.execute(update(Account).where(Account.id == account.id)
-               .values(failed_logins=Account.failed_logins + 1))
+    db.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(failed_logins=Account.failed_logins + 1)
+    )
     db.refresh(account)
     if account.failed_logins >= MAX_FAILURES:
         account.lock_count = (account.lock_count or 0) + 1
@@ -81,13 +85,13 @@ class Answers:
     password: str
 
 
-def answers_match(account: Account, answers: Answers, today: dt.date,
-                  password_ok: bool) -> bool:
+def answers_match(account: Account, answers: Answers, today: dt.date, password_ok: bool) -> bool:
     """All four fields right. Parsing errors count as wrong answers: no hint which field."""
     try:
         same_id = identity.parse_national_id(answers.national_id) == account.national_id
-        same_birth = identity.parse_birth_date(answers.birth_date, today).value == \
-            account.birth_date
+        same_birth = (
+            identity.parse_birth_date(answers.birth_date, today).value == account.birth_date
+        )
         same_name = identity.parse_name(answers.name) == account.name
     except identity.Invalid:
         return False

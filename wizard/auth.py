@@ -36,8 +36,13 @@ def sign_in(db: Session, account: Account, binding_id: int | None) -> UserSessio
     """Start a logged-in session. The whole cookie session is renewed (no fixation)."""
     now = clock.now()
     reference = secrets.token_urlsafe(32)
-    row = UserSession(ref_hash=_hash(reference), account_id=account.id, binding_id=binding_id,
-                      created_at=now, last_seen_at=now)
+    row = UserSession(
+        ref_hash=_hash(reference),
+        account_id=account.id,
+        binding_id=binding_id,
+        created_at=now,
+        last_seen_at=now,
+    )
     db.add(row)
     db.flush()
     session.clear()
@@ -76,15 +81,20 @@ def current(db: Session, touch: bool = True) -> UserSession | None:
 
 
 def end(db: Session, row: UserSession, now: dt.datetime) -> None:
-    db.execute(update(UserSession).where(UserSession.id == row.id, UserSession.ended_at.is_(None))
-               .values(ended_at=now))
+    db.execute(
+        update(UserSession)
+        .where(UserSession.id == row.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def end_all(db: Session, account_id: int, now: dt.datetime) -> None:
     """Log out everywhere (e.g. after a binding was revoked as "not me")."""
-    db.execute(update(UserSession)
-               .where(UserSession.account_id == account_id, UserSession.ended_at.is_(None))
-               .values(ended_at=now))
+    db.execute(
+        update(UserSession)
+        .where(UserSession.account_id == account_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def seconds_left(row: UserSession, now: dt.datetime) -> int:

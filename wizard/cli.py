@@ -1,4 +1,4 @@
-"""Operator commands: purge abandoned registrations."""
+"""Operator commands: purge abandoned registrations; ``records import`` (wizard/records_cli.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from wizard import clock, registrations
+from wizard.records_cli import records_cli
 
 
 @click.command("purge")
@@ -21,3 +22,4 @@ def purge_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(purge_command)
+    app.cli.add_command(records_cli)

@@ -49,13 +49,13 @@ def load_public_key(spki_b64: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def bind(db: Session, account: Account, label: str, now: dt.datetime,
-         public_key: str | None) -> tuple[DeviceBinding, str]:
+def bind(
+    db: Session, account: Account, label: str, now: dt.datetime, public_key: str | None
+) -> tuple[DeviceBinding, str]:
     """A new binding and the value of its cookie. With ``public_key`` (SPKI, base64) it is a
     WebCrypto binding, otherwise the cookie fallback."""
     handle = secrets.token_urlsafe(24)
-    binding = DeviceBinding(account_id=account.id, handle=handle, label=label[:80],
-                            created_at=now)
+    binding = DeviceBinding(account_id=account.id, handle=handle, label=label[:80], created_at=now)
     if public_key:
         load_public_key(public_key)
         binding.kind, binding.public_key = "webcrypto", public_key
@@ -94,11 +94,13 @@ def revoke(db: Session, binding_id: int, reason: str, now: dt.datetime) -> bool:
 
 
 def active(db: Session, account_id: int) -> list[DeviceBinding]:
-    return list(db.scalars(
-        select(DeviceBinding)
-        .where(DeviceBinding.account_id == account_id, DeviceBinding.revoked_at.is_(None))
-        .order_by(DeviceBinding.created_at.desc())
-    ))
+    return list(
+        db.scalars(
+            select(DeviceBinding)
+            .where(DeviceBinding.account_id == account_id, DeviceBinding.revoked_at.is_(None))
+            .order_by(DeviceBinding.created_at.desc())
+        )
+    )
 
 
 def new_challenge(db: Session, now: dt.datetime) -> str:
@@ -115,8 +117,11 @@ def use_challenge(db: Session, nonce: str, now: dt.datetime) -> bool:
         return False
     result = db.execute(
         update(LoginChallenge)
-        .where(LoginChallenge.nonce_hash == _hash(nonce), LoginChallenge.used_at.is_(None),
-               LoginChallenge.expires_at > now)
+        .where(
+            LoginChallenge.nonce_hash == _hash(nonce),
+            LoginChallenge.used_at.is_(None),
+            LoginChallenge.expires_at > now,
+        )
         .values(used_at=now)
     )
     return (result.rowcount or 0) == 1

@@ -16,8 +16,11 @@ def _page(status: int, title: str, text: str) -> Response:
 
 
 def _csrf(_error: CSRFError) -> Response:
-    return _page(400, _("頁面已過期"),
-                 _("為了保護您的資料，這個頁面已過期。請回到上一頁重新整理後再送出一次。"))
+    return _page(
+        400,
+        _("頁面已過期"),
+        _("為了保護您的資料，這個頁面已過期。請回到上一頁重新整理後再送出一次。"),
+    )
 
 
 def _http(error: HTTPException) -> Response:
@@ -38,14 +41,20 @@ def _http(error: HTTPException) -> Response:
 
 def query_only_refusal() -> Response:
     """403 for an application (申辦) asked for by a mobile-phone login."""
-    return _page(403, _("行動電話認證只提供查詢功能"),
-                 _("申辦作業請改以自然人憑證、勞保憑證、行動自然人憑證或行動電子憑證登入後辦理。"))
+    return _page(
+        403,
+        _("行動電話認證只提供查詢功能"),
+        _("申辦作業請改以自然人憑證、勞保憑證、行動自然人憑證或行動電子憑證登入後辦理。"),
+    )
 
 
 def _server(error: Exception) -> Response:
     current_app.logger.error("unhandled error", exc_info=error)
-    return _page(500, _("系統暫時無法處理"),
-                 _("您輸入的資料沒有遺失。請稍後再試一次；若持續發生，請聯絡勞保局。"))
+    return _page(
+        500,
+        _("系統暫時無法處理"),
+        _("您輸入的資料沒有遺失。請稍後再試一次；若持續發生，請聯絡勞保局。"),
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -22,7 +22,6 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired
 
-
 from wizard import identity
 from wizard.messages import message
 

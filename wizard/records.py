@@ -74,12 +74,13 @@ class Row:
 
     @property
     def note(self) -> str:
-        """備註: 調整投保薪資 on the period an adjustment started, 續保 on the one it ended."""
+        """備註: 調薪生效 when the period starts with a salary adjustment (not a new enrolment),
+        次日調薪 when its end is followed by one (not a real withdrawal)."""
         parts = []
         if self.adjusted:
-            parts.append("調整投保薪資")
+            parts.append("調薪生效")
         if self.continued:
-            parts.append("次日調整投保薪資，續保")
+            parts.append("次日調薪")
         return "；".join(parts)
 
     def overlaps(self, date_from: dt.date | None, date_to: dt.date | None) -> bool:
@@ -194,7 +195,8 @@ def span(start: dt.date, end: dt.date) -> tuple[int, int, int]:
     """Calendar length of the inclusive period [start, end] as (years, months, days).
 
     Measured from ``start`` to the day after ``end``: 2020-01-01..2020-12-31 is (1, 0, 0),
-    2020-01-15..2020-02-14 is (0, 1, 0), 2020-01-15..2020-02-13 is (0, 0, 30).
+    2020-01-15..2020-02-14 is (0, 1, 0), 2020-01-15..2020-02-13 is (0, 0, 30). A month from
+    a day the target month lacks ends at that month's last day (Jan 31 + 1 month = Feb 29).
     """
     after = end + _ONE_DAY
     months = (after.year - start.year) * 12 + after.month - start.month
@@ -238,6 +240,10 @@ class Duration:
         ]
         return " ".join(parts) or "0 日"
 
+    def long_text(self) -> str:
+        """'12 年 3 月 4 日（4,478 日，約 12.3 年）'."""
+        return f"{self.text()}（{self.days:,} 日，約 {self.decimal_years} 年）"
+
 
 @dataclass(frozen=True)
 class TypeSummary:
@@ -261,6 +267,15 @@ class TypeSummary:
     @property
     def enrolled(self) -> bool:
         return bool(self.current)
+
+    @property
+    def status_text(self) -> str:
+        """投保中, 未在保（YYYY/MM/DD 退保）, or 無投保紀錄."""
+        if self.current:
+            return "投保中"
+        if self.last_withdrawn_on is not None:
+            return f"未在保（{slash(self.last_withdrawn_on)} 退保）"
+        return "無投保紀錄"
 
     @property
     def salary(self) -> int | None:

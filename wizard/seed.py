@@ -196,9 +196,26 @@ def seed_carriers(db_session: Session) -> int:
     return added
 
 
+def seed_records(db_session: Session) -> int:
+    """The demo people's insurance histories and COVID-19 applications (wizard/records_demo.py),
+    when there are no insurance records at all yet."""
+    from wizard.models import CovidApplication, InsuranceRecord
+    from wizard.records_demo import covid_rows, record_rows
+
+    if db_session.scalars(select(InsuranceRecord.id).limit(1)).first() is not None:
+        return 0
+    records = [InsuranceRecord(**values) for values in record_rows()]
+    applications = [CovidApplication(**values) for values in covid_rows()]
+    db_session.add_all([*records, *applications])
+    db_session.flush()
+    return len(records) + len(applications)
+
+
 def seed(db_session: Session) -> int:
-    """Add the carriers and, when the simulator's registry is empty, the demo people."""
+    """Add the carriers and, when the simulator's registry is empty, the demo people; and the
+    demo people's insurance records when there are none."""
     added = seed_carriers(db_session)
     if db_session.scalars(select(SimSubscriber.id).limit(1)).first() is None:
         added += import_rows(db_session, DEMO_PEOPLE).added
+    added += seed_records(db_session)
     return added

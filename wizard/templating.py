@@ -19,8 +19,11 @@ def _logged_in() -> dict[str, object]:
     row = auth.current(db.session(), touch=False)
     if row is None:
         return {"user_session": None}
-    return {"user_session": row, "session_seconds_left": auth.seconds_left(row, clock.now()),
-            "session_warn_seconds": int(auth.WARN_BEFORE.total_seconds())}
+    return {
+        "user_session": row,
+        "session_seconds_left": auth.seconds_left(row, clock.now()),
+        "session_warn_seconds": int(auth.WARN_BEFORE.total_seconds()),
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from wizard import accounts, flow, handoff, registrations
@@ -38,6 +38,22 @@ def ask_carrier(gateway: CarrierGateway, registration: Registration, client_ip: 
         identity=identity,
     )
     return gateway.network_check(check).outcome
+
+
+def asked_about(registration: Registration) -> tuple[object, ...]:
+    """What a carrier check is about. If any of it changes while the carrier is being asked
+    (the person went back to step 1-3 in another tab or on the desktop), the answer is void."""
+    return (registration.step, registration.device, registration.national_id,
+            registration.carrier_id, registration.msisdn, registration.nhi_card,
+            registration.birth_date, registration.name, registration.password_hash)
+
+
+def unchanged(db: Session, registration: Registration, asked: tuple[object, ...]) -> bool:
+    """Re-read the registration (its row locked until commit where the database can: the
+    answer and the data it is about are then recorded together) and tell whether it is still
+    what the carrier was asked about."""
+    db.refresh(registration, with_for_update=True)
+    return asked_about(registration) == asked
 
 
 def record_outcome(db: Session, registration: Registration, outcome: NetworkOutcome,
@@ -80,11 +96,15 @@ def claim_direct(db: Session, registration: Registration, now: dt.datetime) -> b
 
 def claim_handoff(db: Session, item: Handoff, now: dt.datetime) -> bool:
     """Compare-and-set for the QR path: opened (before expiry) → checking, or take over a
-    check that died. True when this request may ask the carrier."""
+    check that died, while the registration is still at step 4 (not gone back to change its
+    data or device). True when this request may ask the carrier."""
     result = db.execute(
         update(Handoff)
         .where(
             Handoff.id == item.id,
+            Handoff.registration_id.in_(
+                select(Registration.id).where(Registration.step == flow.Step.QR_SCAN.value)
+            ),
             or_(
                 and_(Handoff.status == handoff.Status.OPENED.value, Handoff.expires_at > now),
                 and_(Handoff.status == handoff.Status.CHECKING.value,

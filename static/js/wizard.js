@@ -21,15 +21,23 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button-secondary password-toggle";
-      button.textContent = "顯示密碼";
+      var label = document.querySelector("label[for='" + input.id + "']");
+      var name = label ? label.textContent.replace("*", "").trim() : "";
+      // The visible words lead the accessible name (WCAG 2.5.3); the field's name, for
+      // screen readers only, tells the two toggles apart.
+      function show(visible) {
+        input.type = visible ? "text" : "password";
+        button.textContent = visible ? "隱藏密碼" : "顯示密碼";
+        if (name) {
+          var which = document.createElement("span");
+          which.className = "visually-hidden";
+          which.textContent = "：" + name;
+          button.appendChild(which);
+        }
+      }
       button.setAttribute("aria-controls", input.id);
-      button.setAttribute("aria-pressed", "false");
-      button.addEventListener("click", function () {
-        var show = input.type === "password";
-        input.type = show ? "text" : "password";
-        button.textContent = show ? "隱藏密碼" : "顯示密碼";
-        button.setAttribute("aria-pressed", show ? "true" : "false");
-      });
+      show(false);
+      button.addEventListener("click", function () { show(input.type === "password"); });
       input.insertAdjacentElement("afterend", button);
     });
   }
@@ -225,6 +233,13 @@
     startSessionTimer();
     var summary = document.querySelector("#error-summary");
     if (summary) summary.focus();
+  });
+  // 重新產生驗證碼 replaces the button that was pressed: give focus back to the new one.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "captcha-block") {
+      var again = document.getElementById("captcha-new");
+      if (again) again.focus();
+    }
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "qr-status") return;

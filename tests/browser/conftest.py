@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 from flask import Flask, got_request_exception
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.conftest import make_test_app
@@ -38,8 +45,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-#: How long a locator or expect() waits. Everything is local: a slow step is a failure.
-TIMEOUT_MS = 5_000
+#: How long a locator, a navigation or expect() waits. Everything is local, but the machine
+#: may be busy (2 CPUs shared with other work): generous, it costs nothing when things pass.
+TIMEOUT_MS = 10_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 DESKTOP_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -125,8 +134,33 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log lines: they would only bury a failure's output."""
+class _InFlight:
+    """Requests the live server is still answering (its handler threads are daemons: shutdown()
+    does not wait for them)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
+class _Handler(WSGIRequestHandler):
+    """Counts requests in flight; no access log lines (they would bury a failure's output)."""
+
+    in_flight: _InFlight
+
+    def run_wsgi(self) -> None:
+        with self.in_flight.changed:
+            self.in_flight.count += 1
+        try:
+            super().run_wsgi()
+        finally:
+            with self.in_flight.changed:
+                self.in_flight.count -= 1
+                self.in_flight.changed.notify_all()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -170,7 +204,9 @@ def live_app(
 @pytest.fixture
 def live_server(live_app: Flask) -> Iterator[str]:
     """The app served on 127.0.0.1 (a free port) in a daemon thread. Yields its base URL."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True, request_handler=_QuietHandler)
+    in_flight = _InFlight()
+    handler = type("Handler", (_Handler,), {"in_flight": in_flight})
+    server = make_server("127.0.0.1", 0, live_app, threaded=True, request_handler=handler)
     # A short poll interval: shutdown() waits for the serving loop's next look (0.5 s default).
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
@@ -180,6 +216,9 @@ def live_server(live_app: Flask) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+    # A request still running (a poll sent as the browser closed) must not touch the database
+    # while the next test resets it.
+    assert in_flight.wait_idle(timeout=10), "the live server is still answering requests"
 
 
 def _watch(page: Page, problems: list[str]) -> None:

@@ -180,3 +180,62 @@ def agree_and_start(page: Page) -> None:
 def not_me(page: Page) -> None:
     """Step 5 on a phone that scanned a QR code: press 這不是我申請的."""
     page.get_by_role("button", name="這不是我申請的", exact=True).click()
+
+
+# --- steps 6-7: the device credential, the notice, the four-field login ---------------------
+
+#: The four fields of step 7's login, as the demo person types them.
+LOGIN: dict[str, str] = {
+    "身分證號": ELIGIBLE["national_id"],
+    "出生日期": ELIGIBLE["birth_date"],
+    "姓名": ELIGIBLE["name"],
+    "憑證密碼": ELIGIBLE["password"],
+}
+#: Keyword names for log_in's overrides.
+LOGIN_LABEL = {
+    "national_id": "身分證號",
+    "birth_date": "出生日期",
+    "name": "姓名",
+    "password": "憑證密碼",
+}
+
+
+def bind_device(page: Page) -> None:
+    """Step 6 after the carrier's check: press 完成綁定並登入 (with JavaScript the page first
+    makes this browser's device key)."""
+    page.get_by_role("button", name="完成綁定並登入", exact=True).click()
+
+
+def notice_start(page: Page) -> Locator:
+    """使用須知's 開始使用 button."""
+    return page.get_by_role("button", name="開始使用", exact=True)
+
+
+def read_notice_to_the_end(page: Page) -> None:
+    """Scroll 使用須知 to its end the way a keyboard user does: focus the region, press End."""
+    region = page.get_by_role("region", name="使用須知全文")
+    region.focus()
+    page.keyboard.press("End")
+
+
+def login_panel(page: Page) -> Locator:
+    """The four-field panel (行動電話認證登入) of a bound browser's login page."""
+    return page.locator("#device-login")
+
+
+def log_in(page: Page, **overrides: str) -> None:
+    """Step 7: type the four fields (``password="..."`` to type something else) and press 登入."""
+    unknown = set(overrides) - set(LOGIN_LABEL)
+    assert not unknown, f"no such field on the login panel: {unknown}"
+    values = dict(LOGIN)
+    for name, value in overrides.items():
+        values[LOGIN_LABEL[name]] = value
+    panel = login_panel(page)
+    for label, value in values.items():
+        panel.get_by_label(label).fill(value)
+    panel.get_by_role("button", name="登入", exact=True).click()
+
+
+def log_out(page: Page) -> None:
+    """登出 in the page header."""
+    page.get_by_role("navigation", name="帳號").get_by_role("button", name="登出").click()

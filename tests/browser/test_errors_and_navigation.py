@@ -275,18 +275,18 @@ def test_show_password_switches_the_input_type(page: Page) -> None:
     toggles = page.get_by_role("button", name="顯示密碼")
     expect(toggles).to_have_count(2)
     toggle = page.locator("button[aria-controls=password]")
-    expect(toggle).to_have_text("顯示密碼")
+    expect(toggle).to_have_text("顯示密碼：設定憑證密碼")
     toggle.click()
     expect(password).to_have_attribute("type", "text")
-    expect(toggle).to_have_text("隱藏密碼")
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(toggle).to_have_text("隱藏密碼：設定憑證密碼")
+    expect(toggle).to_have_accessible_name(re.compile(r"^隱藏密碼\s*：設定憑證密碼\s*$"))
     expect(password).to_have_value(PERSON["設定憑證密碼"])
     expect(field(page, "確認憑證密碼")).to_have_attribute("type", "password")
 
     toggle.click()
     expect(password).to_have_attribute("type", "password")
-    expect(toggle).to_have_text("顯示密碼")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(toggle).to_have_text("顯示密碼：設定憑證密碼")
+    expect(toggle).to_have_accessible_name(re.compile(r"^顯示密碼\s*：設定憑證密碼\s*$"))
 
 
 def test_without_javascript_there_is_no_password_toggle(nojs_context: BrowserContext) -> None:

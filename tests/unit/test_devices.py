@@ -27,8 +27,9 @@ def new_key() -> ec.EllipticCurvePrivateKey:
 
 
 def spki(key: ec.EllipticCurvePrivateKey) -> str:
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(der).decode()
 
 
@@ -71,8 +72,10 @@ def test_a_signature_over_another_challenge_fails(db: Session) -> None:
     assert not devices.signature_ok(binding, nonce, webcrypto_signature(key, "other"))
 
 
-@pytest.mark.parametrize("signature", ["", "not base64!", base64.b64encode(b"x" * 63).decode(),
-                                       base64.b64encode(bytes(64)).decode()])
+@pytest.mark.parametrize(
+    "signature",
+    ["", "not base64!", base64.b64encode(b"x" * 63).decode(), base64.b64encode(bytes(64)).decode()],
+)
 def test_a_missing_or_malformed_signature_fails(db: Session, signature: str) -> None:
     binding, _ = devices.bind(db, db.info["account"], "x", NOW, spki(new_key()))
     assert not devices.signature_ok(binding, "nonce", signature)
@@ -91,9 +94,16 @@ def test_an_expired_or_unknown_challenge_is_refused(db: Session) -> None:
     assert not devices.use_challenge(db, "", NOW)
 
 
-@pytest.mark.parametrize("bad", ["", "AAAA", "bm90IGEga2V5",
-                                 # a P-384 key: the wrong curve
-                                 spki(ec.generate_private_key(ec.SECP384R1()))])  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "AAAA",
+        "bm90IGEga2V5",
+        # a P-384 key: the wrong curve
+        spki(ec.generate_private_key(ec.SECP384R1())),
+    ],
+)  # type: ignore[arg-type]
 def test_only_p256_public_keys_are_accepted(db: Session, bad: str) -> None:
     with pytest.raises(devices.BadKey):
         devices.load_public_key(bad)

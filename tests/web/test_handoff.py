@@ -153,7 +153,7 @@ def test_phone_opens_the_link_read_from_the_desktop_page(app: Flask, desktop: De
     assert page.status_code == 200
     html = text_of(page)
     assert "請確認已關閉 WIFI 網路，開啟 4G/5G 網路連線" in html
-    assert "驗證有效時間: <span class=\"countdown-clock\">05:00</span>" in html
+    assert '驗證有效時間: <span class="countdown-clock">05:00</span>' in html
     assert "<svg" in html and 'role="img"' in html
     path = desktop.qr_path()
 
@@ -430,7 +430,9 @@ def test_the_token_has_128_random_bits_and_only_its_hash_is_stored(
         assert rows[handoff_id].token_hash == hashlib.sha256(random_part.encode()).hexdigest()
     # Neither the token nor its random part is anywhere in the hand-off table.
     with app.extensions["db_engine"].connect() as connection:
-        cells = [str(cell) for row in connection.execute(Handoff.__table__.select()) for cell in row]
+        cells = [
+            str(cell) for row in connection.execute(Handoff.__table__.select()) for cell in row
+        ]
     for token in tokens:
         random_part = parts(token)[1]
         assert not [cell for cell in cells if random_part in cell or token in cell]
@@ -857,3 +859,53 @@ def test_audit_trail_of_a_full_run(app: Flask, clock: FrozenClock, desktop: Desk
     issued = [e for e in events if e.kind == "handoff.issued"]
     assert {e.detail for e in issued} == {"Chrome / Windows"}
     assert {e.detail for e in events if e.kind == "handoff.failed"} == {"wifi"}
+
+
+# --- the desktop going back, and who may collect the result -------------------------------
+
+
+def test_a_desktop_gone_back_to_step_2_pauses_its_code(app: Flask, desktop: Desktop) -> None:
+    """Data and device may change at steps 2-3: the phone cannot verify until the desktop is
+    at step 4 again (and no error on the way)."""
+    path = desktop.qr_path()
+    phone = opened_phone(app, path)
+    counter = CountingGateway(app)
+    assert desktop.wizard.personal().headers["Location"] == "/register/device"
+    before = snapshot(app)
+    response = phone.verify("4g", MSISDN, follow_redirects=True)
+    assert response.status_code == 409
+    assert outline(response).h1 == ["電腦上的申請已回到前面的步驟"]
+    assert "Traceback" not in page_text(response)
+    assert counter.calls == 0
+    assert snapshot(app) == before
+    assert audit_kinds(app)[-1] == "handoff.misuse.withdrawn"
+
+    # Back at step 4, the same code and the same phone go on.
+    assert desktop.wizard.device("desktop").headers["Location"] == "/register/qr"
+    assert desktop.qr_path() == path
+    assert VERIFIED_ON_PHONE in page_text(phone.verify("4g", MSISDN))
+
+
+def test_a_code_not_yet_opened_when_the_desktop_went_back(app: Flask, desktop: Desktop) -> None:
+    path = desktop.qr_path()
+    assert desktop.wizard.device("phone").headers["Location"] == "/register/verify"
+    before = snapshot(app)
+    response = Phone(app).open(path)
+    assert response.status_code == 409
+    assert outline(response).h1 == ["電腦上的申請已回到前面的步驟"]
+    assert snapshot(app) == before
+
+
+def test_only_the_applying_browser_collects_the_result(app: Flask, desktop: Desktop) -> None:
+    phone = opened_phone(app, desktop.qr_path())
+    phone.verify("4g", MSISDN)
+    polled = phone.client.get("/register/qr/status?seen=opened:", headers={"HX-Request": "true"})
+    assert polled.headers.get("HX-Redirect") != "/register/done"
+    assert phone.client.get("/register/done").headers["Location"] == "/login"
+    assert (
+        phone.client.post("/register/qr/check", data={"csrf_token": phone.csrf()}).headers[
+            "Location"
+        ]
+        == "/login"
+    )
+    assert desktop.poll().headers["HX-Redirect"] == "/register/done"

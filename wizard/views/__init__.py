@@ -1,4 +1,5 @@
-"""Blueprints: login (step 1 and the other methods), register (steps 2-3), verify (steps 4-5 and the phone), help pages."""
+"""Blueprints: login (step 1 and the other methods), register (steps 2-3), verify (steps 4-5
+and the phone), account, help pages, portal (the query functions after login)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from wizard.views import account, help, login, register, verify
+    from wizard.views import account, help, login, portal, register, verify
 
     app.register_blueprint(login.bp)
     app.register_blueprint(register.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(help.bp)
+    app.register_blueprint(portal.bp)

@@ -49,8 +49,14 @@ def _revoke_serializer() -> URLSafeSerializer:
 
 
 def _set_device_cookie(response: Response, value: str) -> None:
-    response.set_cookie(devices.COOKIE, value, max_age=devices.COOKIE_MAX_AGE, httponly=True,
-                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+    response.set_cookie(
+        devices.COOKIE,
+        value,
+        max_age=devices.COOKIE_MAX_AGE,
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
 
 
 # --- step 6: bind the applying browser, then the notice --------------------------------
@@ -86,8 +92,9 @@ def bind() -> Response:
             # Re-applying on a browser replaces its binding (forgotten password, new phone).
             devices.revoke(database, previous.id, "replaced", now)
         try:
-            binding, cookie = devices.bind(database, account, label, now,
-                                           request.form.get("public_key") or None)
+            binding, cookie = devices.bind(
+                database, account, label, now, request.form.get("public_key") or None
+            )
         except devices.BadKey:
             binding, cookie = devices.bind(database, account, label, now, None)
         binding_id = binding.id
@@ -106,9 +113,13 @@ def bind() -> Response:
 def _announce(database, account: Account, binding: DeviceBinding, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
     """Tell the verified number about the new binding, with a link that revokes it."""
     link = url_for("account.not_me", token=_revoke_serializer().dumps(binding.id), _external=True)
-    body = _("【勞保局】您的行動電話認證已於 %(time)s 綁定新裝置（%(label)s）。"
-             "若不是您本人，請開啟 %(link)s 撤銷。",
-             time=_taipei(now, "%m/%d %H:%M"), label=binding.label, link=link)
+    body = _(
+        "【勞保局】您的行動電話認證已於 %(time)s 綁定新裝置（%(label)s）。"
+        "若不是您本人，請開啟 %(link)s 撤銷。",
+        time=_taipei(now, "%m/%d %H:%M"),
+        label=binding.label,
+        link=link,
+    )
     if current_app.config["CARRIER_GATEWAY"] == "simulator":
         database.add(SmsMessage(msisdn=account.msisdn, body=body, sent_at=now))
 
@@ -175,8 +186,9 @@ def login() -> Response:
         return render_login(login_form=form)
     hasher = current_app.extensions["hasher"]
     password_ok = hasher.verify(account.password_hash, form.password.data or "")
-    answers = accounts.Answers(form.national_id.data or "", form.birth_date.data or "",
-                               form.name.data or "", "")
+    answers = accounts.Answers(
+        form.national_id.data or "", form.birth_date.data or "", form.name.data or "", ""
+    )
     device_ok = binding.kind == "cookie" or (
         devices.use_challenge(database, form.challenge.data or "", now)
         and devices.signature_ok(binding, form.challenge.data or "", form.signature.data or "")
@@ -184,8 +196,7 @@ def login() -> Response:
     today = now.astimezone(TAIPEI).date()
     if not (accounts.answers_match(account, answers, today, password_ok) and device_ok):
         locked = accounts.record_failure(database, account, now)
-        registrations_audit(database, "login.failed" if not locked else "login.lockout",
-                            account)
+        registrations_audit(database, "login.failed" if not locked else "login.lockout", account)
         database.commit()
         if locked is None:
             left = accounts.MAX_FAILURES - account.failed_logins
@@ -207,8 +218,11 @@ def login() -> Response:
 def registrations_audit(database, kind: str, account: Account) -> None:  # type: ignore[no-untyped-def]
     from wizard.models import AuditEvent
 
-    database.add(AuditEvent(at=clock.now(), kind=kind,
-                            subject=identity.mask_national_id(account.national_id)))
+    database.add(
+        AuditEvent(
+            at=clock.now(), kind=kind, subject=identity.mask_national_id(account.national_id)
+        )
+    )
 
 
 # --- the logged-in session ------------------------------------------------------------
@@ -244,8 +258,13 @@ def device_list() -> Response:
     database = db.session()
     row = auth.current(database)
     assert row is not None
-    return render("account/devices.html", bindings=devices.active(database, row.account_id),
-                  current_binding=row.binding_id, title=_("已綁定的裝置"), fmt=_taipei)
+    return render(
+        "account/devices.html",
+        bindings=devices.active(database, row.account_id),
+        current_binding=row.binding_id,
+        title=_("已綁定的裝置"),
+        fmt=_taipei,
+    )
 
 
 @bp.post("/account/devices/<int:binding_id>/revoke")
@@ -261,10 +280,11 @@ def device_revoke(binding_id: int) -> Response:
     if devices.revoke(database, binding.id, "user", now):
         registrations_audit(database, "binding.revoked", row.account)
         # Sessions that logged in with that device end with it.
-        database.execute(update(auth.UserSession)
-                         .where(auth.UserSession.binding_id == binding.id,
-                                auth.UserSession.ended_at.is_(None))
-                         .values(ended_at=now))
+        database.execute(
+            update(auth.UserSession)
+            .where(auth.UserSession.binding_id == binding.id, auth.UserSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
     database.commit()
     flash(_("已撤銷「%(label)s」的綁定。", label=binding.label), "info")
     if binding.id == row.binding_id:
@@ -279,8 +299,13 @@ def not_me(token: str) -> Response:
     try:
         binding_id = int(_revoke_serializer().loads(token))
     except (BadSignature, ValueError, TypeError):
-        return render("pages/error.html", status=400, title=_("這個連結無效"),
-                      text=_("連結不完整或已被修改。"), errors=True)
+        return render(
+            "pages/error.html",
+            status=400,
+            title=_("這個連結無效"),
+            text=_("連結不完整或已被修改。"),
+            errors=True,
+        )
     database = db.session()
     binding = database.get(DeviceBinding, binding_id)
     if binding is None:
@@ -291,8 +316,14 @@ def not_me(token: str) -> Response:
         auth.end_all(database, binding.account_id, now)
         registrations_audit(database, "binding.revoked.not_me", binding.account)
         database.commit()
-    return render("account/not_me.html", binding=binding, token=token,
-                  revoked=binding.revoked_at is not None, title=_("撤銷裝置綁定"), fmt=_taipei)
+    return render(
+        "account/not_me.html",
+        binding=binding,
+        token=token,
+        revoked=binding.revoked_at is not None,
+        title=_("撤銷裝置綁定"),
+        fmt=_taipei,
+    )
 
 
 @bp.get("/simulator/outbox")
@@ -300,8 +331,13 @@ def outbox() -> Response:
     """The carrier simulator's sent text messages (demo and tests only)."""
     if current_app.config["CARRIER_GATEWAY"] != "simulator":
         abort(404)
-    messages = db.session().scalars(
-        select(SmsMessage).order_by(SmsMessage.id.desc()).limit(50)
-    ).all()
-    return render("account/outbox.html", messages=messages, mask=identity.mask_msisdn,
-                  fmt=_taipei, title=_("簡訊模擬器：已發送簡訊"))
+    messages = (
+        db.session().scalars(select(SmsMessage).order_by(SmsMessage.id.desc()).limit(50)).all()
+    )
+    return render(
+        "account/outbox.html",
+        messages=messages,
+        mask=identity.mask_msisdn,
+        fmt=_taipei,
+        title=_("簡訊模擬器：已發送簡訊"),
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from wizard import clock, db, flow, identity, registrations
@@ -58,8 +59,9 @@ def index() -> Response:
             registration.national_id = national_id
             registrations.apply(
                 registration,
-                flow.advance(registrations.state(registration), flow.Step.IDENTIFY,
-                             flow.Event.SUBMIT_ID),
+                flow.advance(
+                    registrations.state(registration), flow.Step.IDENTIFY, flow.Event.SUBMIT_ID
+                ),
             )
             registrations.audit(session, "registration.started", registration)
         session.commit()
@@ -67,8 +69,7 @@ def index() -> Response:
     return render_login(form=form)
 
 
-def render_login(form: IdentifyForm | None = None, login_form: LoginForm | None = None
-                 ) -> Response:
+def render_login(form: IdentifyForm | None = None, login_form: LoginForm | None = None) -> Response:
     """The login page: on a bound browser the four-field panel, else (or when re-applying)
     the national ID that starts a registration."""
     from wizard.views.account import login_context
@@ -80,8 +81,10 @@ def render_login(form: IdentifyForm | None = None, login_form: LoginForm | None 
     reapply = request.args.get("reapply") == "1" or (
         request.method == "POST" and request.endpoint == "login.index"
     )
-    has_errors = bool(form.errors) or bool(login_form and login_form.errors) or bool(
-        context.get("locked_until") and login_form is not None
+    has_errors = (
+        bool(form.errors)
+        or bool(login_form and login_form.errors)
+        or bool(context.get("locked_until") and login_form is not None)
     )
     return render(
         "steps/identify.html",

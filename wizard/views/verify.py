@@ -141,7 +141,8 @@ def qr_status() -> Response:
     if seen == f"{status}:{outcome or ''}":
         return Response(status=204)
     response = render("steps/_qr_status.html", state=status, outcome=outcome,
-                      locked=verification.locked(registration), poll_seconds=POLL_SECONDS)
+                      locked=verification.locked(registration), poll_seconds=POLL_SECONDS,
+                      oob=True)
     # A poll's answer is a fragment of step 4: it must not become the address bar's URL.
     response.headers["HX-Push-Url"] = "false"
     return response
@@ -189,12 +190,15 @@ def qr_regenerate() -> Response:
              handoff.Status.FAILED),
             handoff.Status.REPLACED, now,
         )
-        if not replaced and latest.status in (handoff.Status.CHECKING.value,
-                                              handoff.Status.VERIFIED.value):
+        if not replaced:
+            # It moved on since it was read (the phone's 開始驗證 claimed it, or another tap
+            # of this button replaced it): issue nothing, and decide on what the database
+            # holds now, not on the copy read before the compare-and-set.
             database.rollback()
-            flash(_("手機正在驗證中，請稍候結果。"), "info")
-            return go(flow.Step.QR_SCAN)
-        if not replaced and latest.status == handoff.Status.CANCELLED.value:
+            database.refresh(latest)
+            if latest.status in (handoff.Status.CHECKING.value, handoff.Status.VERIFIED.value,
+                                 handoff.Status.OPENED.value):
+                flash(_("手機正在驗證中，請稍候結果。"), "info")
             return go(flow.Step.QR_SCAN)
         registrations.audit(database, "handoff.replaced", registration)
     _issue(registration, now)
@@ -221,6 +225,9 @@ def _misuse(kind: str, item: Handoff | None = None) -> Response:
                  _("每個 QR Code 只能使用一次。請回到電腦查看結果，或重新產生 QR Code。")),
         "session": (_("請重新掃描 QR Code"),
                     _("找不到這支手機開啟的驗證。請用手機相機掃描電腦畫面上的 QR Code。")),
+        "withdrawn": (_("電腦上的申請已回到前面的步驟"),
+                      _("電腦上正在修改申請資料或裝置，這個 QR Code 暫時無法驗證。"
+                        "請等電腦畫面再次顯示 QR Code 後重新掃描。")),
     }
     title, text = texts[kind]
     database = db.session()
@@ -228,7 +235,7 @@ def _misuse(kind: str, item: Handoff | None = None) -> Response:
                         item.registration if item is not None else None,
                         useragent.summary(request.user_agent.string))
     database.commit()
-    status = 400 if kind in ("invalid", "session") else 410
+    status = {"invalid": 400, "session": 400, "withdrawn": 409}.get(kind, 410)
     return render("pages/error.html", status=status, title=title, text=text, errors=True)
 
 
@@ -251,6 +258,8 @@ def open_link(token: str) -> Response:
         kind = {handoff.Status.EXPIRED: "expired", handoff.Status.REPLACED: "replaced"}.get(
             status, "used")
         return _misuse(kind, item)
+    if _gone_back(item):
+        return _misuse("withdrawn", item)
     reference = secrets.token_urlsafe(32)
     won = handoff.move(
         database, item.id, (handoff.Status.WAITING,), handoff.Status.OPENED, now,
@@ -267,6 +276,12 @@ def open_link(token: str) -> Response:
     session.clear()
     session[PHONE_KEY] = reference
     return redirect_phone()
+
+
+def _gone_back(item: Handoff) -> bool:
+    """The applying browser went back to step 2 or 3 (its data or device may change): its QR
+    code cannot be used until it is at step 4 again."""
+    return item.registration.step != flow.Step.QR_SCAN.value
 
 
 def redirect_phone() -> Response:
@@ -323,6 +338,11 @@ def phone() -> Response:
                               error=message(f"network.{item.outcome}"))
     if status in (handoff.Status.EXPIRED, handoff.Status.REPLACED):
         return _misuse("expired" if status is handoff.Status.EXPIRED else "replaced", item)
+    if status in (handoff.Status.OPENED, handoff.Status.CHECKING) and _gone_back(item):
+        return _misuse("withdrawn", item)
+    if status is handoff.Status.CHECKING:
+        # A second tap (or a refresh) while the carrier is being asked: say so.
+        flash(_("驗證進行中，請稍候。"), "info")
     if status is handoff.Status.OPENED and item.outcome:
         # The last try failed in a way the person can fix: keep saying how, also on a refresh.
         return _render_verify(item.registration, item=item,
@@ -346,8 +366,17 @@ def phone_verify() -> Response:
         database.rollback()
         return redirect_phone()  # someone else's tap won, or it expired: show where it is
     database.commit()
+    asked = verification.asked_about(registration)
     outcome = verification.ask_carrier(gateway(), registration, request.remote_addr or "",
                                        _identity())
+    if not verification.unchanged(database, registration, asked):
+        # The desktop went back and changed its data during the check: the answer is about
+        # data that is gone. Nothing is recorded; the code may be used again at step 4.
+        handoff.move(database, item.id, (handoff.Status.CHECKING,), handoff.Status.OPENED,
+                     clock.now(), outcome=None, finished_at=None)
+        registrations.audit(database, "handoff.void", registration, outcome.value)
+        database.commit()
+        return redirect_phone()
     retry = verification.record_outcome(database, registration, outcome, now)
     verification.finish_handoff(database, item, outcome, retry, clock.now())
     registrations.audit(database, f"handoff.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
@@ -421,10 +450,16 @@ def verify_submit() -> Response:
         flash(_("驗證進行中，請稍候。"), "info")
         return go(flow.Step.VERIFY)
     database.commit()
+    asked = verification.asked_about(registration)
     outcome = verification.ask_carrier(gateway(), registration, request.remote_addr or "",
                                        _identity())
-    database.refresh(registration)
+    same = verification.unchanged(database, registration, asked)
     registration.checking_since = None
+    if not same:
+        # Changed in another tab during the check: the answer is about data that is gone.
+        registrations.audit(database, "verify.void", registration, outcome.value)
+        database.commit()
+        return go(flow.Step.VERIFY)
     verification.record_outcome(database, registration, outcome, clock.now())
     registrations.audit(database, f"verify.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
                         registration, outcome.value)

@@ -1,0 +1,198 @@
+"""Four-field login throughput against the cost of the password hash alone (the ceiling).
+
+    .venv/bin/python bench/login.py [--seconds 10] [--workers 2]
+
+1. The ceiling: ``workers`` processes each verifying argon2id hashes with the site's
+   production parameters for ``seconds``: verifications per second in total.
+2. The site under gunicorn (``workers`` workers): an account with a bound browser (cookie
+   binding), then wrk POSTing the right four fields to /login/device with that browser's
+   cookies. Each request verifies the password once, as a person's login does.
+Prints both and their ratio. Needs wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.poll import BIN, ROOT, free_port, gunicorn, wait_up  # noqa: E402
+
+PASSWORD = "a long benchmark passphrase"
+
+
+def _verify_for(seconds: float, stored: str, queue: multiprocessing.Queue) -> None:
+    from wizard.passwords import Hasher
+
+    hasher, count, end = Hasher(), 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        hasher.verify(stored, PASSWORD)
+        count += 1
+    queue.put(count)
+
+
+def hash_ceiling(seconds: float, workers: int) -> float:
+    from wizard.passwords import Hasher
+
+    stored = Hasher().hash(PASSWORD)
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(target=_verify_for, args=(seconds, stored, queue))
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    total = sum(queue.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / seconds
+
+
+def make_bound_account(env: dict[str, str]) -> str:
+    """An account for demo person A123456789 and a cookie binding; returns the cookie value."""
+    script = f"""
+import datetime as dt
+from wizard import create_app, devices
+from wizard.models import Account
+app = create_app()
+with app.app_context():
+    db = app.extensions["db_sessionmaker"]()
+    now = dt.datetime.now(dt.UTC)
+    account = Account(national_id="A123456789", name="王小明", birth_date=dt.date(1980, 1, 1),
+                      password_hash=app.extensions["hasher"].hash({PASSWORD!r}),
+                      msisdn="0912345678", created_at=now, updated_at=now,
+                      notice_read_at=now, failed_logins=0, lock_count=0)
+    db.add(account); db.flush()
+    binding, cookie = devices.bind(db, account, "bench", now, None)
+    db.commit()
+    print(cookie)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+def _check_one_login(base: str, body: str, cookies: str) -> None:
+    """The request wrk repeats must be a successful login (303 to the portal), not a page
+    of errors that would also count as 200."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(
+        base + "/login/device", data=body.encode(), headers={"Cookie": cookies}
+    )
+    try:
+        opener.open(request)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 303 and exc.headers["Location"].endswith("/portal"):
+            return
+        raise SystemExit(
+            f"login did not succeed: {exc.code} {exc.headers.get('Location')}"
+        ) from exc
+    raise SystemExit("login did not succeed: 200 (the form came back with errors)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-login-"))
+    env = dict(
+        os.environ,
+        WIZARD_INSTANCE_PATH=str(tmp),
+        FLASK_SECRET_KEY="bench",
+        FLASK_RATELIMIT_ENABLED="false",
+        FLASK_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+    )
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "init-db"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    device_cookie = make_bound_account(env)
+    port = free_port()
+    server = gunicorn("wsgi:app", port, args.workers, env, ROOT, tmp / "site.pid")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_up(base + "/help/faq")
+        request = urllib.request.Request(
+            base + "/login", headers={"Cookie": f"bli_device={device_cookie}"}
+        )
+        with urllib.request.urlopen(request) as response:
+            html = response.read().decode()
+            session_cookie = response.headers["Set-Cookie"].split(";")[0]
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+        body = urllib.parse.urlencode(
+            {
+                "csrf_token": token,
+                "national_id": "A123456789",
+                "birth_date": "1980/01/01",
+                "name": "王小明",
+                "password": PASSWORD,
+            }
+        )
+        _check_one_login(base, body, f"{session_cookie}; bli_device={device_cookie}")
+        script = tmp / "login.lua"
+        script.write_text(
+            f'wrk.method = "POST"\nwrk.body = {body!r}\n'.replace("'", '"')
+            + 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+            + f'wrk.headers["Cookie"] = "{session_cookie}; bli_device={device_cookie}"\n'
+        )
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                "-c8",
+                f"-d{args.seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                base + "/login/device",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        logins = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        p50 = re.search(r"50%\s+(\S+)", out).group(1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+    ceiling = hash_ceiling(args.seconds, args.workers)
+    print(f"| measure ({args.workers} workers) | per second | p50 |")
+    print("|---|---|---|")
+    print(f"| argon2id verify alone (ceiling) | {ceiling:.1f} | |")
+    print(f"| four-field login POST | {logins:.1f} | {p50} |")
+    print(f"| ratio | {logins / ceiling:.2f} | |")
+    if bad:
+        print(f"WARNING: {bad.group(1)} error responses")
+
+
+if __name__ == "__main__":
+    main()
