@@ -62,8 +62,9 @@ def _signer(secret_key: str) -> Signer:
     return Signer(secret_key, salt="handoff-token")
 
 
-def issue(db: Session, registration: Registration, now: dt.datetime, secret_key: str
-          ) -> tuple[Handoff, str]:
+def issue(
+    db: Session, registration: Registration, now: dt.datetime, secret_key: str
+) -> tuple[Handoff, str]:
     """A new hand-off for ``registration`` and its token (shown once, in the QR code)."""
     random_part = secrets.token_urlsafe(TOKEN_BYTES)
     handoff = Handoff(
@@ -102,14 +103,18 @@ def effective_status(handoff: Handoff, now: dt.datetime) -> Status:
     return status
 
 
-def move(db: Session, handoff_id: int, expected: tuple[Status, ...], to: Status,
-         now: dt.datetime, **values: object) -> bool:
+def move(
+    db: Session,
+    handoff_id: int,
+    expected: tuple[Status, ...],
+    to: Status,
+    now: dt.datetime,
+    **values: object,
+) -> bool:
     """Compare-and-set: move to ``to`` only from one of ``expected`` (and, for a live
     hand-off, only before expiry). True when this caller won."""
-    condition = [Handoff.id == handoff_id,
-                 Handoff.status.in_([s.value for s in expected])]
-    if set(expected) & set(LIVE) and to not in (Status.EXPIRED, Status.REPLACED,
-                                                 Status.CANCELLED):
+    condition = [Handoff.id == handoff_id, Handoff.status.in_([s.value for s in expected])]
+    if set(expected) & set(LIVE) and to not in (Status.EXPIRED, Status.REPLACED, Status.CANCELLED):
         condition.append(Handoff.expires_at > now)
     if to in FINISHED:
         values.setdefault("finished_at", now)
@@ -134,7 +139,14 @@ def qr_svg(url: str) -> str:
     """The QR code as inline SVG (dark modules on white, quiet zone included)."""
     buffer = io.BytesIO()
     segno.make(url, error="m").save(
-        buffer, kind="svg", scale=5, border=4, xmldecl=False, svgns=True, svgclass="qr-code",
-        lineclass=None, omitsize=False,
+        buffer,
+        kind="svg",
+        scale=5,
+        border=4,
+        xmldecl=False,
+        svgns=True,
+        svgclass="qr-code",
+        lineclass=None,
+        omitsize=False,
     )
     return buffer.getvalue().decode()

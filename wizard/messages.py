@@ -94,6 +94,10 @@ MESSAGES: dict[str, object] = {
         "虛擬行動網路業者（MVNO）的門號無法使用行動電話認證。"
         "請改用中華電信、台灣大哥大、遠傳電信等業者的月租型門號，或改用其他登入方式。"
     ),
+    "precheck.too_many": _l(
+        "這個身分證號在一小時內核對太多次，為保護您的資料已暫停核對。請於一小時後再試，"
+        "或改用其他登入方式。"
+    ),
     "precheck.unavailable": _l("電信業者目前沒有回應，您輸入的資料都已保留，請稍後再按一次送出"),
     # Step 5: the carrier's check over its mobile network
     "network.wifi": _l(

@@ -24,12 +24,23 @@ STALE_CHECK = dt.timedelta(seconds=60)
 
 #: Failures the person can fix on the spot (switch off WiFi, VPN, choose the data SIM) or that
 #: are nobody's fault (carrier down): the same page may try again.
-RETRYABLE = frozenset({NetworkOutcome.WIFI, NetworkOutcome.ROAMING, NetworkOutcome.VPN,
-                       NetworkOutcome.OTHER_NUMBER, NetworkOutcome.UNAVAILABLE})
+RETRYABLE = frozenset(
+    {
+        NetworkOutcome.WIFI,
+        NetworkOutcome.ROAMING,
+        NetworkOutcome.VPN,
+        NetworkOutcome.OTHER_NUMBER,
+        NetworkOutcome.UNAVAILABLE,
+    }
+)
 
 
-def ask_carrier(gateway: CarrierGateway, registration: Registration, client_ip: str,
-                identity: NetworkIdentity | None) -> NetworkOutcome:
+def ask_carrier(
+    gateway: CarrierGateway,
+    registration: Registration,
+    client_ip: str,
+    identity: NetworkIdentity | None,
+) -> NetworkOutcome:
     check = NetworkCheck(
         national_id=registration.national_id or "",
         carrier_code=registration.carrier.code if registration.carrier else "",
@@ -43,9 +54,17 @@ def ask_carrier(gateway: CarrierGateway, registration: Registration, client_ip: 
 def asked_about(registration: Registration) -> tuple[object, ...]:
     """What a carrier check is about. If any of it changes while the carrier is being asked
     (the person went back to step 1-3 in another tab or on the desktop), the answer is void."""
-    return (registration.step, registration.device, registration.national_id,
-            registration.carrier_id, registration.msisdn, registration.nhi_card,
-            registration.birth_date, registration.name, registration.password_hash)
+    return (
+        registration.step,
+        registration.device,
+        registration.national_id,
+        registration.carrier_id,
+        registration.msisdn,
+        registration.nhi_card,
+        registration.birth_date,
+        registration.name,
+        registration.password_hash,
+    )
 
 
 def unchanged(db: Session, registration: Registration, asked: tuple[object, ...]) -> bool:
@@ -56,15 +75,19 @@ def unchanged(db: Session, registration: Registration, asked: tuple[object, ...]
     return asked_about(registration) == asked
 
 
-def record_outcome(db: Session, registration: Registration, outcome: NetworkOutcome,
-                   now: dt.datetime) -> bool:
+def record_outcome(
+    db: Session, registration: Registration, outcome: NetworkOutcome, now: dt.datetime
+) -> bool:
     """Count a failure (carrier outages do not count) or mark the registration verified.
     Returns True when the registration may still try again."""
     if outcome is NetworkOutcome.OK:
         registrations.apply(
             registration,
-            flow.advance(registrations.state(registration), flow.Step(registration.step),
-                         flow.Event.CARRIER_CONFIRMED),
+            flow.advance(
+                registrations.state(registration),
+                flow.Step(registration.step),
+                flow.Event.CARRIER_CONFIRMED,
+            ),
         )
         registration.verified_at = now
         accounts.from_registration(db, registration, now)
@@ -85,8 +108,10 @@ def claim_direct(db: Session, registration: Registration, now: dt.datetime) -> b
         update(Registration)
         .where(
             Registration.id == registration.id,
-            or_(Registration.checking_since.is_(None),
-                Registration.checking_since < now - STALE_CHECK),
+            or_(
+                Registration.checking_since.is_(None),
+                Registration.checking_since < now - STALE_CHECK,
+            ),
             Registration.step == flow.Step.VERIFY.value,
         )
         .values(checking_since=now)
@@ -107,8 +132,10 @@ def claim_handoff(db: Session, item: Handoff, now: dt.datetime) -> bool:
             ),
             or_(
                 and_(Handoff.status == handoff.Status.OPENED.value, Handoff.expires_at > now),
-                and_(Handoff.status == handoff.Status.CHECKING.value,
-                     Handoff.checking_since < now - STALE_CHECK),
+                and_(
+                    Handoff.status == handoff.Status.CHECKING.value,
+                    Handoff.checking_since < now - STALE_CHECK,
+                ),
             ),
         )
         .values(status=handoff.Status.CHECKING.value, checking_since=now)
@@ -116,8 +143,9 @@ def claim_handoff(db: Session, item: Handoff, now: dt.datetime) -> bool:
     return (result.rowcount or 0) == 1
 
 
-def finish_handoff(db: Session, item: Handoff, outcome: NetworkOutcome, retry: bool,
-                   now: dt.datetime) -> bool:
+def finish_handoff(
+    db: Session, item: Handoff, outcome: NetworkOutcome, retry: bool, now: dt.datetime
+) -> bool:
     """Second compare-and-set of the QR path: checking → verified / opened (retry) / failed."""
     if outcome is NetworkOutcome.OK:
         target = handoff.Status.VERIFIED

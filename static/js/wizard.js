@@ -183,23 +183,33 @@
   }
 
   // Idle timeout: warn two minutes before; 繼續使用 tells the server, which restarts the clock.
-  var sessionTimer = null;
+  // Every request the server answered counts as activity there, also an htmx swap (the page is
+  // not loaded again): sessionActivity restarts the idle time here too.
+  var sessionTimer = null, sessionActivity = null;
   function startSessionTimer() {
     var box = document.getElementById("session-warning");
     if (sessionTimer) { clearInterval(sessionTimer); sessionTimer = null; }
+    sessionActivity = null;
     if (!box) return;
-    var end = Date.now() + parseInt(box.dataset.secondsLeft, 10) * 1000;
+    var left0 = parseInt(box.dataset.secondsLeft, 10) * 1000;
+    var idle = parseInt(box.dataset.idleSeconds || "900", 10) * 1000;
+    var end = Date.now() + left0;
+    // Less than the idle time left at a page load: the absolute limit (8 h) comes first.
+    var cap = left0 < idle ? end : Infinity;
     var warn = parseInt(box.dataset.warnSeconds, 10);
     var clock = box.querySelector(".session-clock");
     var extend = box.querySelector("#session-extend");
+    sessionActivity = function () {
+      end = Math.min(Date.now() + idle, cap);
+      box.hidden = true;
+    };
     extend.onclick = function () {
       var body = new FormData();
       body.append("csrf_token", box.dataset.csrf);
       fetch(box.dataset.extendUrl, { method: "POST", body: body, credentials: "same-origin" })
         .then(function (response) {
           if (response.status === 204) {
-            end = Date.now() + (parseInt(box.dataset.idleSeconds || "900", 10)) * 1000;
-            box.hidden = true;
+            sessionActivity();
           } else {
             window.location.reload();
           }
@@ -240,6 +250,9 @@
       var again = document.getElementById("captcha-new");
       if (again) again.focus();
     }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (sessionActivity && event.detail.successful) sessionActivity();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "qr-status") return;

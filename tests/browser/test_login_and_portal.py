@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, Download, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Download, Locator, Page, Response, expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -86,6 +86,14 @@ STORED_KEY_JS = """
       }));
     };
   };
+})
+"""
+
+#: Scrolls the notice a third of the way and waits until the page has seen the scroll.
+SCROLL_A_THIRD_JS = """
+(el) => new Promise((resolve) => {
+  el.addEventListener("scroll", () => resolve(), { once: true });
+  el.scrollTop = el.scrollHeight / 3;
 })
 """
 
@@ -156,12 +164,23 @@ def records_table(page: Page) -> Locator:
     return page.locator("table").filter(has=page.locator("#records-caption"))
 
 
+def records_shown(page: Page) -> list[list[str]]:
+    """投保明細 as the page shows it: type, unit, unit number, salary, enrolled, withdrawn."""
+    rows = records_table(page).locator("tbody tr").all()
+    return [row.locator("th, td").all_inner_texts()[:6] for row in rows]
+
+
 def download(page: Page, link_name: str) -> tuple[Download, bytes]:
     with page.expect_download() as info:
         page.get_by_role("link", name=link_name, exact=True).click()
     got = info.value
     assert got.failure() is None, got.failure()
     return got, Path(got.path()).read_bytes()
+
+
+def is_login_post(response: Response) -> bool:
+    """The answer to 登入 (POST /login/device)."""
+    return response.request.method == "POST" and response.url.endswith("/login/device")
 
 
 def pdf_text(body: bytes) -> str:
@@ -217,8 +236,8 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     expect(start).to_be_disabled()
     region = desktop.get_by_role("region", name="使用須知全文")
     assert region.evaluate("el => el.scrollHeight > el.clientHeight + 4"), "nothing to scroll"
-    region.evaluate("el => { el.scrollTop = el.scrollHeight / 3; }")
-    expect(start).to_be_disabled()  # half way is not the end
+    region.evaluate(SCROLL_A_THIRD_JS)
+    expect(start).to_be_disabled()  # a third of the way is not the end
     read_notice_to_the_end(desktop)
     expect(start).to_be_enabled()
     start.click()
@@ -234,12 +253,10 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     expect(desktop).to_have_url(re.compile(r"/portal/records\?types=occupational(&|$)"))
     caption = desktop.locator("#records-caption")
     expect(caption).to_contain_text("投保明細：職保；全部期間")
-    table = records_table(desktop)
-    types_shown = table.locator("tbody tr td:first-child").all_inner_texts()
-    units_shown = table.locator("tbody th").all_inner_texts()
-    assert types_shown and set(types_shown) == {"職保"}
-    assert set(units_shown) == {OCCUPATIONAL_UNIT}
-    expect(caption).to_contain_text(f"共 {len(units_shown)} 筆")
+    shown = records_shown(desktop)
+    assert shown and {row[0] for row in shown} == {"職保"}
+    assert {row[1] for row in shown} == {OCCUPATIONAL_UNIT}
+    expect(caption).to_contain_text(f"共 {len(shown)} 筆")
 
     # The PDF: the Chinese title, the person, the records shown on the page, nothing else.
     got, body = download(desktop, "下載 PDF 檔")
@@ -251,7 +268,9 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     assert "王小明" in text and "A12345****" in text
     assert ELIGIBLE["national_id"] not in text
     assert OCCUPATIONAL_UNIT in text and FIRST_UNIT not in text
-    assert f"投保明細（{len(units_shown)}筆）" in text
+    assert f"投保明細（{len(shown)}筆）" in text
+    for row in shown:  # each record's cells, in order, on one line of the table
+        assert "".join(row) in text, row
     assert f"文件編號{named.group(1)}" in text
 
     # The CSV: UTF-8 with a BOM, the same records.
@@ -263,11 +282,20 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     header, records = rows[0], rows[1:]
     assert header[:4] == ["姓名", "身分證號", "保險別", "投保單位名稱"]
     column = {name: i for i, name in enumerate(header)}
-    assert len(records) == len(units_shown)
-    assert [r[column["投保單位名稱"]] for r in records] == units_shown
-    assert [r[column["保險別"]] for r in records] == types_shown
+    assert [
+        [
+            r[column["保險別"]],
+            r[column["投保單位名稱"]],
+            r[column["投保單位保險證號"]],
+            f"{int(r[column['月投保薪資']]):,}",
+            r[column["加保日期"]],
+            r[column["退保日期"]] or "投保中",
+        ]
+        for r in records
+    ] == shown
     assert {r[column["姓名"]] for r in records} == {"王小明"}
     assert {r[column["身分證號"]] for r in records} == {"A12345****"}
+    assert {r[column["文件編號"]] for r in records} == {named.group(1)}
 
     # 登出, then back with the four fields: the key signs the server's challenge.
     log_out(desktop)
@@ -296,7 +324,10 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     expect(alert).to_contain_text(LOCKED)
     expect(alert).to_contain_text(f"暫停至 {until}（台灣時間）")
     expect(desktop).to_have_title(re.compile("^錯誤："))
-    log_in(desktop)  # the right answers do not help while it is locked
+    with desktop.expect_response(is_login_post) as answer:
+        log_in(desktop)  # the right answers do not help while it is locked
+    assert answer.value.status == HTTPStatus.OK
+    desktop.wait_for_load_state()
     expect(desktop.get_by_role("alert")).to_contain_text(f"暫停至 {until}")
     expect(desktop).not_to_have_url(re.compile(r"/portal"))
 
@@ -306,7 +337,9 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     expect(message).to_have_count(1)
     expect(message).to_contain_text("09****78")
     expect(message).to_contain_text("Chrome / Windows")
-    expect(message.get_by_role("link", name=re.compile(r"127\.0\.0\.1:\d+\Snot-me\S"))).to_be_visible()
+    expect(
+        message.get_by_role("link", name=re.compile(r"127\.0\.0\.1:\d+\Snot-me\S"))
+    ).to_be_visible()
     assert MSISDN not in desktop.content()
 
 
@@ -433,6 +466,14 @@ def test_the_idle_warning_shows_two_minutes_before_and_continue_keeps_the_sessio
     expect(warning).to_be_hidden()
     page.clock.fast_forward("12:00")  # the idle time started again
     expect(warning).to_be_hidden()
+
+    # Using the portal is activity too, also when htmx swaps the page instead of loading it.
+    page.get_by_role("link", name="個人投保資料查詢", exact=True).click()
+    expect(heading(page)).to_have_text("個人投保資料查詢")
+    page.clock.fast_forward("02:00")  # 14 minutes since 繼續使用, 2 since the last page
+    expect(warning).to_be_hidden()
+    page.clock.fast_forward("11:30")  # 13:30 idle: warned again
+    expect(dialog).to_be_visible()
 
 
 # --- 5. applications are shown, disabled and refused ------------------------------------------

@@ -245,7 +245,10 @@ def test_a_phone_or_a_tablet_with_sim_verifies_on_the_same_device(
         expect(panel).to_have_count(0)
     else:  # no header enrichment: the clearly marked simulator panel says what the network is
         panel.get_by_label("網路", exact=True).select_option(label="4G 行動數據")
-        expect(panel.get_by_label("行動網路辨識到的門號")).to_have_value(MSISDN)
+        seen = panel.get_by_label("行動網路辨識到的門號")
+        expect(seen).to_have_value("same")  # the registration's own number, never shown whole
+        expect(seen.locator("option[value=same]")).to_contain_text("09****78")
+        expect(page.locator("body")).not_to_contain_text(MSISDN)
 
     agree_and_start(page)
     expect(page).to_have_url(url_pattern("done"))

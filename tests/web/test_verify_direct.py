@@ -109,7 +109,8 @@ def test_the_page_shows_the_data_and_the_simulator_panel(app: Flask, phone: Flas
     assert "開始這項申請" not in text
     # Without header enrichment, the simulator's panel, clearly marked.
     assert "電信網路模擬器（測試用，正式環境不會出現）" in text
-    assert {"sim_network", "sim_msisdn"} <= set(outline(page).label_for)
+    assert {"sim_network", "sim_number"} <= set(outline(page).label_for)
+    assert MSISDN not in text  # the panel names the number masked, and posts only "same"
     # No hand-off is made for a device that verifies itself.
     with app.extensions["db_sessionmaker"]() as db_session:
         assert db_session.scalars(select(Handoff.id)).first() is None
@@ -140,6 +141,13 @@ def test_the_simulator_panel_decides_without_headers(app: Flask, phone: FlaskCli
     response = submit(phone, None, form={"sim_network": "5g", "sim_msisdn": "0912 345 678"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/register/done"
+
+
+def test_the_panels_number_choice(app: Flask, phone: FlaskClient) -> None:
+    other = submit(phone, None, form={"sim_network": "4g", "sim_number": "other"})
+    assert words(app, "network.other_number") in page_text(other)
+    same = submit(phone, None, form={"sim_network": "4g", "sim_number": "same"})
+    assert same.headers["Location"] == "/register/done"
 
 
 def test_wifi_then_success_on_retry(app: Flask, phone: FlaskClient) -> None:

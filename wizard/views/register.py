@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from wizard import captcha, clock, db, flow, identity, passwords, registrations, useragent
+from wizard import captcha, clock, db, flow, identity, limits, passwords, registrations, useragent
 from wizard.carrier import PersonClaim, PrecheckOutcome, gateway
 from wizard.forms import DeviceForm, PersonalForm
 from wizard.limits import CAPTCHA_REFRESHES, STEP_SUBMISSIONS, limiter
@@ -87,9 +87,7 @@ def _check_captcha(registration: Registration, typed: str) -> str | None:
 
 
 def _carriers(session: Session) -> list[Carrier]:
-    return list(
-        session.scalars(select(Carrier).where(Carrier.listed).order_by(Carrier.sort_order))
-    )
+    return list(session.scalars(select(Carrier).where(Carrier.listed).order_by(Carrier.sort_order)))
 
 
 def _carrier_choices(carriers: list[Carrier]) -> list[SelectChoice]:
@@ -97,8 +95,11 @@ def _carrier_choices(carriers: list[Carrier]) -> list[SelectChoice]:
     for carrier in carriers:
         label = carrier.name
         if carrier.operator is not None:
-            label = _("%(brand)s（已併入%(operator)s）", brand=carrier.name,
-                      operator=carrier.operator.name)
+            label = _(
+                "%(brand)s（已併入%(operator)s）",
+                brand=carrier.name,
+                operator=carrier.operator.name,
+            )
         choices.append(SelectChoice(carrier.code, label))
     return choices
 
@@ -108,13 +109,18 @@ def _prefill(form: PersonalForm, registration: Registration) -> None:
     form.carrier.data = registration.carrier.code if registration.carrier else ""
     form.msisdn.data = identity.format_msisdn(registration.msisdn) if registration.msisdn else ""
     form.nhi_card.data = registration.nhi_card or ""
-    form.birth_date.data = registration.birth_date.strftime("%Y/%m/%d") \
-        if registration.birth_date else ""
+    form.birth_date.data = (
+        registration.birth_date.strftime("%Y/%m/%d") if registration.birth_date else ""
+    )
     form.name.data = registration.name or ""
 
 
-def _render_personal(form: PersonalForm, registration: Registration, notes: dict[str, str],
-                     form_error: str | None = None) -> Response:
+def _render_personal(
+    form: PersonalForm,
+    registration: Registration,
+    notes: dict[str, str],
+    form_error: str | None = None,
+) -> Response:
     has_errors = bool(form.errors) or bool(form_error)
     return render(
         "steps/personal.html",
@@ -171,17 +177,20 @@ def _clear_draft(registration: Registration) -> None:
             setattr(registration, column, None)
 
 
-def _submit_personal(session: Session, registration: Registration, form: PersonalForm,
-                     notes: dict[str, str]) -> Response:
+def _submit_personal(
+    session: Session, registration: Registration, form: PersonalForm, notes: dict[str, str]
+) -> Response:
     valid = form.validate()
     today = clock.now().astimezone(TAIPEI).date()
     try:
         birth = identity.parse_birth_date(form.birth_date.data or "", today)
         form.cleaned["birth_date"] = birth.value
         if birth.roc:
-            notes["birth_date"] = _("已將民國日期 %(typed)s 讀為西元 %(read)s",
-                                    typed=(form.birth_date.data or "").strip(),
-                                    read=birth.display())
+            notes["birth_date"] = _(
+                "已將民國日期 %(typed)s 讀為西元 %(read)s",
+                typed=(form.birth_date.data or "").strip(),
+                read=birth.display(),
+            )
     except identity.Invalid as exc:
         form.add_error("birth_date", message(exc.code, exc.params))
         valid = False
@@ -202,6 +211,16 @@ def _submit_personal(session: Session, registration: Registration, form: Persona
         carrier_code=carrier.code,
         msisdn=form.cleaned["msisdn"],
     )
+    if not limits.allow("precheck", claim.national_id, limits.PRECHECKS_PER_ID):
+        registrations.audit(session, "precheck.limited", registration)
+        return _reject(
+            session,
+            registration,
+            form,
+            notes,
+            password_hash,
+            form_error=message("precheck.too_many"),
+        )
     result = gateway().precheck(claim)
     registrations.audit(session, f"precheck.{result.outcome.value}", registration)
     if not result.ok:
@@ -209,13 +228,20 @@ def _submit_personal(session: Session, registration: Registration, form: Persona
         where = PRECHECK_FIELD[result.outcome]
         if where != "form":
             form.add_error(where, text)
-        return _reject(session, registration, form, notes, password_hash,
-                       form_error=text if where == "form" else None)
+        return _reject(
+            session,
+            registration,
+            form,
+            notes,
+            password_hash,
+            form_error=text if where == "form" else None,
+        )
     _store(registration, form, carrier, password_hash)
     registrations.apply(
         registration,
-        flow.advance(registrations.state(registration), flow.Step.PERSONAL,
-                     flow.Event.SUBMIT_PERSONAL),
+        flow.advance(
+            registrations.state(registration), flow.Step.PERSONAL, flow.Event.SUBMIT_PERSONAL
+        ),
     )
     session.commit()
     return go(flow.Step.DEVICE)
@@ -253,9 +279,14 @@ def _password(registration: Registration, form: PersonalForm) -> str | None:
     return current_app.extensions["hasher"].hash(typed)
 
 
-def _reject(session: Session, registration: Registration, form: PersonalForm,
-            notes: dict[str, str], password_hash: str | None = None,
-            form_error: str | None = None) -> Response:
+def _reject(
+    session: Session,
+    registration: Registration,
+    form: PersonalForm,
+    notes: dict[str, str],
+    password_hash: str | None = None,
+    form_error: str | None = None,
+) -> Response:
     """Show the form again with its errors; keep a draft of what was valid (never the CAPTCHA)."""
     if registration.step == flow.Step.PERSONAL.value:
         carrier = None
@@ -270,8 +301,13 @@ def _reject(session: Session, registration: Registration, form: PersonalForm,
     return _render_personal(form, registration, notes, form_error=form_error)
 
 
-def _store(registration: Registration, form: PersonalForm, carrier: Carrier | None,
-           password_hash: str | None, partial: bool = False) -> None:
+def _store(
+    registration: Registration,
+    form: PersonalForm,
+    carrier: Carrier | None,
+    password_hash: str | None,
+    partial: bool = False,
+) -> None:
     values = {
         "carrier_id": carrier.id if carrier else None,
         "msisdn": form.cleaned.get("msisdn"),
@@ -296,12 +332,18 @@ def new_captcha() -> Response:
     if registration is None:
         return redirect_to  # type: ignore[return-value]
     kind = {"text": captcha.Kind.TEXT, "image": captcha.Kind.IMAGE}.get(
-        request.form.get("kind", ""))
+        request.form.get("kind", "")
+    )
     _new_captcha(registration, kind)
     session.commit()
     form = PersonalForm()
-    return render("steps/_captcha.html", form=form, challenge=_challenge(registration),
-                  registration=registration, fragment=True)
+    return render(
+        "steps/_captcha.html",
+        form=form,
+        challenge=_challenge(registration),
+        registration=registration,
+        fragment=True,
+    )
 
 
 @bp.get("/captcha.png")
@@ -309,8 +351,11 @@ def captcha_image() -> Response:
     """The current challenge's picture. Its URL changes with each challenge (?v=serial)."""
     session = db.session()
     registration = registrations.current(session)
-    if registration is None or not registration.captcha_answer \
-            or registration.captcha_kind != captcha.Kind.IMAGE.value:
+    if (
+        registration is None
+        or not registration.captcha_answer
+        or registration.captcha_kind != captcha.Kind.IMAGE.value
+    ):
         return Response(status=404)
     png = captcha.render_png(registration.captcha_answer, seed=registration.captcha_seed)
     response = Response(png, mimetype="image/png")
@@ -340,8 +385,9 @@ def device() -> Response:
     if form.validate_on_submit():
         sim = form.sim.data if form.device.data == "tablet" else None
         chosen = FORM_TO_DEVICE[(form.device.data, sim)]
-        new_state = flow.advance(registrations.state(registration), flow.Step.DEVICE,
-                                 flow.Event.CHOOSE_DEVICE, chosen)
+        new_state = flow.advance(
+            registrations.state(registration), flow.Step.DEVICE, flow.Event.CHOOSE_DEVICE, chosen
+        )
         registrations.apply(registration, new_state)
         registration.user_agent_summary = useragent.summary(request.user_agent.string)
         registrations.audit(session, "device.chosen", registration, chosen.value)
@@ -352,6 +398,6 @@ def device() -> Response:
             form.device.data, form.sim.data = DEVICE_TO_FORM[flow.Device(registration.device)]
         else:
             form.device.data = useragent.guess_device(
-                request.user_agent.string, request.headers.get("Sec-CH-UA-Mobile"))
-    return render("steps/device.html", form=form, title=_("選擇您的裝置"),
-                  errors=bool(form.errors))
+                request.user_agent.string, request.headers.get("Sec-CH-UA-Mobile")
+            )
+    return render("steps/device.html", form=form, title=_("選擇您的裝置"), errors=bool(form.errors))

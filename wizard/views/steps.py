@@ -35,7 +35,9 @@ def guard(db: Session, step: flow.Step) -> tuple[Registration | None, Response |
     if registration is None:
         if registrations.had_expired(db):
             registrations.forget()
-            flash(_("您的申請已閒置超過 30 分鐘，為保護您的個人資料已清除，請重新開始。"), "warning")
+            flash(
+                _("您的申請已閒置超過 30 分鐘，為保護您的個人資料已清除，請重新開始。"), "warning"
+            )
         else:
             flash(_("請先輸入身分證號，開始申請行動電話認證。"), "info")
         return None, go(flow.Step.IDENTIFY)

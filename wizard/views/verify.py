@@ -34,8 +34,19 @@ def _local_time(moment: dt.datetime) -> str:
     return moment.astimezone(TAIPEI).strftime("%H:%M")
 
 
-def _identity() -> NetworkIdentity | None:
-    return network_identity(request.headers, request.form)
+#: The simulator panel's answers for "which number does the mobile network see". The panel
+#: never shows or carries the full number: "same" stands for the registration's own.
+OTHER_SIM_NUMBER = "0900000000"
+
+
+def _identity(registration: Registration) -> NetworkIdentity | None:
+    form = dict(request.form)
+    seen = form.pop("sim_number", None)
+    if seen == "same":
+        form["sim_msisdn"] = registration.msisdn or ""
+    elif seen == "other":
+        form["sim_msisdn"] = OTHER_SIM_NUMBER
+    return network_identity(request.headers, form)
 
 
 def _simulator_panel_needed() -> bool:
@@ -59,7 +70,9 @@ def _live_token(registration: Registration, now: dt.datetime) -> tuple[Handoff, 
     except handoff.Misuse:
         return None
     if item.id != latest.id or handoff.effective_status(item, now) not in (
-        handoff.Status.WAITING, handoff.Status.OPENED, handoff.Status.CHECKING
+        handoff.Status.WAITING,
+        handoff.Status.OPENED,
+        handoff.Status.CHECKING,
     ):
         return None
     return item, token
@@ -69,8 +82,9 @@ def _issue(registration: Registration, now: dt.datetime) -> tuple[Handoff, str]:
     database = db.session()
     item, token = handoff.issue(database, registration, now, current_app.secret_key)  # type: ignore[arg-type]
     session[QR_TOKEN_KEY] = token
-    registrations.audit(database, "handoff.issued", registration,
-                        registration.user_agent_summary or "")
+    registrations.audit(
+        database, "handoff.issued", registration, registration.user_agent_summary or ""
+    )
     return item, token
 
 
@@ -85,9 +99,12 @@ def qr() -> Response:
         return go(flow.Step.VERIFIED)
     now = clock.now()
     latest = handoff.latest_for(database, registration.id)
-    if (latest is not None and latest.status in handoff.LIVE
-            and handoff.effective_status(latest, now) is handoff.Status.EXPIRED
-            and handoff.move(database, latest.id, handoff.LIVE, handoff.Status.EXPIRED, now)):
+    if (
+        latest is not None
+        and latest.status in handoff.LIVE
+        and handoff.effective_status(latest, now) is handoff.Status.EXPIRED
+        and handoff.move(database, latest.id, handoff.LIVE, handoff.Status.EXPIRED, now)
+    ):
         registrations.audit(database, "handoff.expired", registration)
         database.commit()
     live = _live_token(registration, now)
@@ -104,8 +121,9 @@ def _can_issue(latest: Handoff | None, now: dt.datetime) -> bool:
     return latest is None or latest.status == handoff.Status.REPLACED.value
 
 
-def _render_qr(registration: Registration, item: Handoff | None, token: str | None,
-               now: dt.datetime) -> Response:
+def _render_qr(
+    registration: Registration, item: Handoff | None, token: str | None, now: dt.datetime
+) -> Response:
     status = handoff.effective_status(item, now) if item else handoff.Status.EXPIRED
     url = url_for("verify.open_link", token=token, _external=True) if token else None
     remaining = max(0, int((item.expires_at - now).total_seconds())) if item and token else 0
@@ -140,9 +158,14 @@ def qr_status() -> Response:
     outcome = item.outcome if item else None
     if seen == f"{status}:{outcome or ''}":
         return Response(status=204)
-    response = render("steps/_qr_status.html", state=status, outcome=outcome,
-                      locked=verification.locked(registration), poll_seconds=POLL_SECONDS,
-                      oob=True)
+    response = render(
+        "steps/_qr_status.html",
+        state=status,
+        outcome=outcome,
+        locked=verification.locked(registration),
+        poll_seconds=POLL_SECONDS,
+        oob=True,
+    )
     # A poll's answer is a fragment of step 4: it must not become the address bar's URL.
     response.headers["HX-Push-Url"] = "false"
     return response
@@ -185,10 +208,16 @@ def qr_regenerate() -> Response:
     latest = handoff.latest_for(database, registration.id)
     if latest is not None:
         replaced = handoff.move(
-            database, latest.id,
-            (handoff.Status.WAITING, handoff.Status.OPENED, handoff.Status.EXPIRED,
-             handoff.Status.FAILED),
-            handoff.Status.REPLACED, now,
+            database,
+            latest.id,
+            (
+                handoff.Status.WAITING,
+                handoff.Status.OPENED,
+                handoff.Status.EXPIRED,
+                handoff.Status.FAILED,
+            ),
+            handoff.Status.REPLACED,
+            now,
         )
         if not replaced:
             # It moved on since it was read (the phone's 開始驗證 claimed it, or another tap
@@ -196,8 +225,11 @@ def qr_regenerate() -> Response:
             # holds now, not on the copy read before the compare-and-set.
             database.rollback()
             database.refresh(latest)
-            if latest.status in (handoff.Status.CHECKING.value, handoff.Status.VERIFIED.value,
-                                 handoff.Status.OPENED.value):
+            if latest.status in (
+                handoff.Status.CHECKING.value,
+                handoff.Status.VERIFIED.value,
+                handoff.Status.OPENED.value,
+            ):
                 flash(_("手機正在驗證中，請稍候結果。"), "info")
             return go(flow.Step.QR_SCAN)
         registrations.audit(database, "handoff.replaced", registration)
@@ -213,27 +245,49 @@ def qr_regenerate() -> Response:
 def _misuse(kind: str, item: Handoff | None = None) -> Response:
     """A clear page for a link that cannot be used; it changes nothing."""
     texts = {
-        "invalid": (_("這個連結無效"),
-                    _("連結不完整或已被修改。請用手機相機直接掃描電腦畫面上的 QR Code。")),
-        "expired": (_("QR Code 已逾時"),
-                    _("QR Code 只在 5 分鐘內有效。請在電腦上按「重新產生QRCode」，再掃描新的 QR Code。")),
-        "replaced": (_("已有較新的 QR Code"),
-                     _("電腦上已重新產生 QR Code，這一個已失效。請掃描電腦畫面上最新的 QR Code。")),
-        "taken": (_("已在另一支手機開啟"),
-                  _("這個 QR Code 已在另一支手機上開啟，為了安全無法再用。若不是您，請在電腦上重新產生 QR Code。")),
-        "used": (_("這個 QR Code 已使用過"),
-                 _("每個 QR Code 只能使用一次。請回到電腦查看結果，或重新產生 QR Code。")),
-        "session": (_("請重新掃描 QR Code"),
-                    _("找不到這支手機開啟的驗證。請用手機相機掃描電腦畫面上的 QR Code。")),
-        "withdrawn": (_("電腦上的申請已回到前面的步驟"),
-                      _("電腦上正在修改申請資料或裝置，這個 QR Code 暫時無法驗證。"
-                        "請等電腦畫面再次顯示 QR Code 後重新掃描。")),
+        "invalid": (
+            _("這個連結無效"),
+            _("連結不完整或已被修改。請用手機相機直接掃描電腦畫面上的 QR Code。"),
+        ),
+        "expired": (
+            _("QR Code 已逾時"),
+            _("QR Code 只在 5 分鐘內有效。請在電腦上按「重新產生QRCode」，再掃描新的 QR Code。"),
+        ),
+        "replaced": (
+            _("已有較新的 QR Code"),
+            _("電腦上已重新產生 QR Code，這一個已失效。請掃描電腦畫面上最新的 QR Code。"),
+        ),
+        "taken": (
+            _("已在另一支手機開啟"),
+            _(
+                "這個 QR Code 已在另一支手機上開啟，為了安全無法再用。"
+                "若不是您，請在電腦上重新產生 QR Code。"
+            ),
+        ),
+        "used": (
+            _("這個 QR Code 已使用過"),
+            _("每個 QR Code 只能使用一次。請回到電腦查看結果，或重新產生 QR Code。"),
+        ),
+        "session": (
+            _("請重新掃描 QR Code"),
+            _("找不到這支手機開啟的驗證。請用手機相機掃描電腦畫面上的 QR Code。"),
+        ),
+        "withdrawn": (
+            _("電腦上的申請已回到前面的步驟"),
+            _(
+                "電腦上正在修改申請資料或裝置，這個 QR Code 暫時無法驗證。"
+                "請等電腦畫面再次顯示 QR Code 後重新掃描。"
+            ),
+        ),
     }
     title, text = texts[kind]
     database = db.session()
-    registrations.audit(database, f"handoff.misuse.{kind}",
-                        item.registration if item is not None else None,
-                        useragent.summary(request.user_agent.string))
+    registrations.audit(
+        database,
+        f"handoff.misuse.{kind}",
+        item.registration if item is not None else None,
+        useragent.summary(request.user_agent.string),
+    )
     database.commit()
     status = {"invalid": 400, "session": 400, "withdrawn": 409}.get(kind, 410)
     return render("pages/error.html", status=status, title=title, text=text, errors=True)
@@ -244,6 +298,9 @@ def open_link(token: str) -> Response:
     """The QR code's link, opened on a phone: bind this phone to the hand-off (first one wins)."""
     database = db.session()
     now = clock.now()
+    if request.method == "HEAD":
+        # Link checkers and previews ask with HEAD: answer without using the code up.
+        return Response(status=200)
     try:
         item = handoff.find(database, token, current_app.secret_key)  # type: ignore[arg-type]
     except handoff.Misuse:
@@ -256,21 +313,28 @@ def open_link(token: str) -> Response:
         return _misuse("taken", item)
     if status is not handoff.Status.WAITING:
         kind = {handoff.Status.EXPIRED: "expired", handoff.Status.REPLACED: "replaced"}.get(
-            status, "used")
+            status, "used"
+        )
         return _misuse(kind, item)
     if _gone_back(item):
         return _misuse("withdrawn", item)
     reference = secrets.token_urlsafe(32)
     won = handoff.move(
-        database, item.id, (handoff.Status.WAITING,), handoff.Status.OPENED, now,
-        phone_ref_hash=handoff.phone_ref_hash(reference), opened_at=now,
+        database,
+        item.id,
+        (handoff.Status.WAITING,),
+        handoff.Status.OPENED,
+        now,
+        phone_ref_hash=handoff.phone_ref_hash(reference),
+        opened_at=now,
         phone_summary=useragent.summary(request.user_agent.string),
     )
     if not won:
         database.rollback()
         return _misuse("taken", item)
-    registrations.audit(database, "handoff.opened", item.registration,
-                        useragent.summary(request.user_agent.string))
+    registrations.audit(
+        database, "handoff.opened", item.registration, useragent.summary(request.user_agent.string)
+    )
     database.commit()
     # A session of the phone's own: nothing of any other registration comes along.
     session.clear()
@@ -293,18 +357,28 @@ def _phone_handoff() -> Handoff | None:
     reference = session.get(PHONE_KEY)
     if not isinstance(reference, str):
         return None
-    return db.session().scalars(
-        select(Handoff).where(Handoff.phone_ref_hash == handoff.phone_ref_hash(reference))
-    ).first()
+    return (
+        db.session()
+        .scalars(select(Handoff).where(Handoff.phone_ref_hash == handoff.phone_ref_hash(reference)))
+        .first()
+    )
 
 
-def _render_verify(registration: Registration, *, item: Handoff | None, error: str | None = None,
-                   result: str | None = None, status: int = 200) -> Response:
+def _render_verify(
+    registration: Registration,
+    *,
+    item: Handoff | None,
+    error: str | None = None,
+    result: str | None = None,
+    status: int = 200,
+) -> Response:
     started = None
     if item is not None:
-        started = _("一台使用 %(browser)s 的裝置於 %(time)s 開始這項申請",
-                    browser=registration.user_agent_summary or _("瀏覽器"),
-                    time=_local_time(item.created_at))
+        started = _(
+            "一台使用 %(browser)s 的裝置於 %(time)s 開始這項申請",
+            browser=registration.user_agent_summary or _("瀏覽器"),
+            time=_local_time(item.created_at),
+        )
     return render(
         "steps/verify.html",
         status=status,
@@ -317,7 +391,9 @@ def _render_verify(registration: Registration, *, item: Handoff | None, error: s
         result=result,
         simulator_panel=_simulator_panel_needed(),
         locked=verification.locked(registration),
-        title=_("核對資料並開始驗證"),
+        title={"verified_qr": _("驗證成功"), "cancelled": _("已取消這項申請")}.get(
+            result or "", _("核對資料並開始驗證")
+        ),
         errors=bool(error),
     )
 
@@ -334,8 +410,9 @@ def phone() -> Response:
     if status is handoff.Status.CANCELLED:
         return _render_verify(item.registration, item=item, result="cancelled")
     if status is handoff.Status.FAILED:
-        return _render_verify(item.registration, item=item, result="failed",
-                              error=message(f"network.{item.outcome}"))
+        return _render_verify(
+            item.registration, item=item, result="failed", error=message(f"network.{item.outcome}")
+        )
     if status in (handoff.Status.EXPIRED, handoff.Status.REPLACED):
         return _misuse("expired" if status is handoff.Status.EXPIRED else "replaced", item)
     if status in (handoff.Status.OPENED, handoff.Status.CHECKING) and _gone_back(item):
@@ -345,8 +422,11 @@ def phone() -> Response:
         flash(_("驗證進行中，請稍候。"), "info")
     if status is handoff.Status.OPENED and item.outcome:
         # The last try failed in a way the person can fix: keep saying how, also on a refresh.
-        return _render_verify(item.registration, item=item,
-                              error=_failure_text(item.registration, NetworkOutcome(item.outcome)))
+        return _render_verify(
+            item.registration,
+            item=item,
+            error=_failure_text(item.registration, NetworkOutcome(item.outcome)),
+        )
     return _render_verify(item.registration, item=item)
 
 
@@ -367,25 +447,41 @@ def phone_verify() -> Response:
         return redirect_phone()  # someone else's tap won, or it expired: show where it is
     database.commit()
     asked = verification.asked_about(registration)
-    outcome = verification.ask_carrier(gateway(), registration, request.remote_addr or "",
-                                       _identity())
+    outcome = verification.ask_carrier(
+        gateway(), registration, request.remote_addr or "", _identity(registration)
+    )
     if not verification.unchanged(database, registration, asked):
         # The desktop went back and changed its data during the check: the answer is about
         # data that is gone. Nothing is recorded; the code may be used again at step 4.
-        handoff.move(database, item.id, (handoff.Status.CHECKING,), handoff.Status.OPENED,
-                     clock.now(), outcome=None, finished_at=None)
+        handoff.move(
+            database,
+            item.id,
+            (handoff.Status.CHECKING,),
+            handoff.Status.OPENED,
+            clock.now(),
+            outcome=None,
+            finished_at=None,
+        )
         registrations.audit(database, "handoff.void", registration, outcome.value)
         database.commit()
         return redirect_phone()
     retry = verification.record_outcome(database, registration, outcome, now)
     verification.finish_handoff(database, item, outcome, retry, clock.now())
-    registrations.audit(database, f"handoff.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
-                        registration, outcome.value)
+    registrations.audit(
+        database,
+        f"handoff.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
+        registration,
+        outcome.value,
+    )
     database.commit()
     if outcome is NetworkOutcome.OK:
         return _render_verify(registration, item=item, result="verified_qr")
-    return _render_verify(registration, item=item, error=_failure_text(registration, outcome),
-                          result=None if retry else "failed")
+    return _render_verify(
+        registration,
+        item=item,
+        error=_failure_text(registration, outcome),
+        result=None if retry else "failed",
+    )
 
 
 def _failure_text(registration: Registration, outcome: NetworkOutcome) -> str:
@@ -402,13 +498,22 @@ def phone_cancel() -> Response:
         return _misuse("session")
     database = db.session()
     now = clock.now()
-    if handoff.move(database, item.id, (handoff.Status.WAITING, handoff.Status.OPENED),
-                    handoff.Status.CANCELLED, now):
+    if handoff.move(
+        database,
+        item.id,
+        (handoff.Status.WAITING, handoff.Status.OPENED),
+        handoff.Status.CANCELLED,
+        now,
+    ):
         registration = item.registration
         # The applying browser sees "cancelled" and gets no new QR code for this registration:
         # whoever started it must begin again from step 1 (and the event is audited).
-        registrations.audit(database, "handoff.cancelled", registration,
-                            useragent.summary(request.user_agent.string))
+        registrations.audit(
+            database,
+            "handoff.cancelled",
+            registration,
+            useragent.summary(request.user_agent.string),
+        )
         database.commit()
     else:
         database.rollback()
@@ -451,8 +556,9 @@ def verify_submit() -> Response:
         return go(flow.Step.VERIFY)
     database.commit()
     asked = verification.asked_about(registration)
-    outcome = verification.ask_carrier(gateway(), registration, request.remote_addr or "",
-                                       _identity())
+    outcome = verification.ask_carrier(
+        gateway(), registration, request.remote_addr or "", _identity(registration)
+    )
     same = verification.unchanged(database, registration, asked)
     registration.checking_since = None
     if not same:
@@ -461,8 +567,12 @@ def verify_submit() -> Response:
         database.commit()
         return go(flow.Step.VERIFY)
     verification.record_outcome(database, registration, outcome, clock.now())
-    registrations.audit(database, f"verify.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
-                        registration, outcome.value)
+    registrations.audit(
+        database,
+        f"verify.{'verified' if outcome is NetworkOutcome.OK else 'failed'}",
+        registration,
+        outcome.value,
+    )
     database.commit()
     if outcome is NetworkOutcome.OK:
         return go(flow.Step.VERIFIED)
@@ -479,7 +589,10 @@ def done() -> Response:
     registration, redirect_to = guard(database, flow.Step.VERIFIED)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
-    return render("steps/done.html", registration=registration,
-                  masked_msisdn=identity.mask_msisdn(registration.msisdn or ""),
-                  browser=useragent.summary(request.user_agent.string),
-                  title=_("行動電話認證成功"))
+    return render(
+        "steps/done.html",
+        registration=registration,
+        masked_msisdn=identity.mask_msisdn(registration.msisdn or ""),
+        browser=useragent.summary(request.user_agent.string),
+        title=_("行動電話認證成功"),
+    )

@@ -1,0 +1,472 @@
+"""Accessibility (WCAG 2.1 AA) of every page and state, in a real browser.
+
+axe-core (bundled with axe-playwright-python, run offline, also under the strict CSP) checks
+each page at a phone size and a desktop size with the WCAG 2.0/2.1 A and AA rules, and there
+must be no violation at all: no rule is turned off and no node is left out. The pages are
+reached the way a person reaches them (through the UI, with the carrier simulator's phone
+opening the QR code's link), several per test where they share the way there.
+
+Some things axe does not judge are checked by hand: one <main> and one <h1> on every page, a
+visible focus outline on links, buttons and inputs, no horizontal scrolling at 320 px on steps
+1-5, and targets of at least 44x44 px for buttons, radios and checkboxes on steps 2, 3 and 5.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.pages import (
+    URL,
+    agree_and_start,
+    bind_device,
+    choose_device,
+    complete_steps_before,
+    expect_step,
+    fill_personal,
+    heading,
+    identify,
+    log_in,
+    log_out,
+    login_panel,
+    not_me,
+    notice_start,
+    printed_qr_link,
+    read_notice_to_the_end,
+    regenerate_qr,
+    sim_question,
+    submit,
+    url_pattern,
+)
+from wizard.clock import FrozenClock
+
+pytestmark = pytest.mark.browser
+
+NewContext = Callable[..., BrowserContext]
+
+#: The WCAG 2.0 and 2.1 rules of levels A and AA (axe's rule tags).
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+AXE_SCRIPT = Axe().axe_script
+SIZES = {
+    "phone 390x844": {"width": 390, "height": 844},
+    "desktop 1280x800": {"width": 1280, "height": 800},
+}
+
+MSISDN = "0912345678"  # the demo person's number as the mobile network reports it
+ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
+#: The QR status is polled every ~2 s: a change must show within a few polls.
+POLL_MS = 10_000
+WRONG_PASSWORD = "not my password at all"
+
+
+# --- the sweep ----------------------------------------------------------------------------
+
+
+@dataclass
+class Sweep:
+    """Runs axe on pages and collects what it finds; fails once, with everything, at the end."""
+
+    found: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    def check(self, page: Page, name: str) -> None:
+        """axe at both sizes (the page's own size is restored after), and the page's structure."""
+        self.checked.append(name)
+        self.found.extend(f"{name}: {problem}" for problem in structure_problems(page))
+        original = page.viewport_size
+        for size_name, size in SIZES.items():
+            page.set_viewport_size(size)
+            for violation in run_axe(page):
+                self.found.append(f"{name} [{size_name}]: {describe(violation)}")
+        if original:
+            page.set_viewport_size(original)
+
+    def assert_clean(self) -> None:
+        assert not self.found, (
+            f"{len(self.found)} accessibility problem(s) on {len(self.checked)} page(s):\n"
+            + "\n".join(self.found)
+        )
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe === 'object' && typeof window.axe.run === 'function'"):
+        page.evaluate(AXE_SCRIPT)
+    results = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return list(results["violations"])
+
+
+def describe(violation: dict[str, Any]) -> str:
+    """One violation: rule id, impact, what it means, and each node's target and problem."""
+    lines = [f"{violation['id']} ({violation['impact']}): {violation['help']}"]
+    for node in violation["nodes"]:
+        target = " ".join(str(part) for part in node["target"])
+        summary = " ".join((node.get("failureSummary") or "").split())
+        lines.append(f"    - {target}: {summary}")
+    return "\n".join(lines)
+
+
+def structure_problems(page: Page) -> list[str]:
+    """Exactly one <main> and one <h1> (axe leaves these to its best-practice rules)."""
+    counts = page.evaluate(
+        "() => [document.querySelectorAll('main').length, document.querySelectorAll('h1').length]"
+    )
+    problems = []
+    if counts[0] != 1:
+        problems.append(f"{counts[0]} <main> elements (expected 1)")
+    if counts[1] != 1:
+        problems.append(f"{counts[1]} <h1> elements (expected 1)")
+    return problems
+
+
+@pytest.fixture
+def sweep() -> Sweep:
+    return Sweep()
+
+
+# --- verbs --------------------------------------------------------------------------------
+
+
+def goto_status(page: Page, url: str, status: int, problems: list[str]) -> None:
+    """Open a page the server answers with ``status``. Chromium logs every 4xx page as a
+    console error: only that one is expected."""
+    logged = f"the server responded with a status of {status}"
+    with page.expect_console_message(lambda message: logged in message.text):
+        response = page.goto(url)
+    assert response is not None and response.status == status, url
+    problems[:] = [p for p in problems if not (logged in p and p.startswith("console error on "))]
+
+
+def simulator_network(page: Page, label: str) -> None:
+    """The phone page's simulator panel: choose the network the phone is on."""
+    panel = page.get_by_role("group", name=re.compile("電信網路模擬器"))
+    panel.get_by_label("網路", exact=True).select_option(label=label)
+
+
+def qr_status(page: Page) -> Any:
+    return page.locator("#qr-status")
+
+
+# --- 1. steps 1-5 over the QR hand-off, then steps 6-7 and the portal ---------------------
+
+
+def test_every_page_of_a_registration_through_the_qr_code_and_the_portal(
+    new_context: NewContext, sweep: Sweep
+) -> None:
+    desktop = new_context("desktop").new_page()
+
+    # Step 1, empty and with an error.
+    desktop.goto(URL["identify"])
+    expect_step(desktop, "identify")
+    sweep.check(desktop, "login (step 1)")
+    identify(desktop, "A123456788")  # checksum off by one
+    expect(desktop.locator("#national_id-error")).to_be_visible()
+    sweep.check(desktop, "login (step 1) with an error")
+
+    # Step 2: empty, every field wrong, the text CAPTCHA.
+    identify(desktop)
+    expect_step(desktop, "personal")
+    sweep.check(desktop, "step 2")
+    submit(desktop)
+    expect(desktop.locator("#error-summary")).to_be_visible()
+    for name in ("carrier", "msisdn", "nhi_card", "birth_date", "name", "captcha", "password"):
+        expect(desktop.locator(f"#{name}-error")).to_be_visible()
+    sweep.check(desktop, "step 2 with errors on every field")
+    desktop.get_by_role("button", name="改用文字題").click()
+    expect(desktop.locator(".captcha-question")).to_be_visible()
+    sweep.check(desktop, "step 2 with the text CAPTCHA")
+
+    # Step 3: the tablet's SIM question, then its error.
+    fill_personal(desktop)
+    expect_step(desktop, "device")
+    choose_device(desktop, "tablet", send=False)
+    expect(sim_question(desktop)).to_be_visible()
+    sweep.check(desktop, "step 3 with the SIM question")
+    submit(desktop)
+    expect(desktop.locator("#sim-error")).to_be_visible()
+    sweep.check(desktop, "step 3 with the SIM question's error")
+
+    # Step 4 waiting; the phone (no header enrichment: the simulator panel) opens the link.
+    choose_device(desktop, "desktop")
+    expect_step(desktop, "qr")
+    expect(qr_status(desktop)).to_contain_text("等待手機掃描")
+    sweep.check(desktop, "step 4 waiting")
+    phone = new_context("phone").new_page()
+    phone.goto(printed_qr_link(desktop))
+    expect(phone).to_have_url(url_pattern("phone"))
+    expect(phone.get_by_text("開始這項申請")).to_be_visible()
+    sweep.check(phone, "phone step 5 (binding notice, simulator panel)")
+    expect(qr_status(desktop)).to_contain_text("已在手機上開啟", timeout=POLL_MS)
+    sweep.check(desktop, "step 4 opened on the phone")
+
+    # WiFi: the phone says how to fix it, the desktop says the phone failed.
+    simulator_network(phone, "WiFi")
+    agree_and_start(phone)
+    expect(phone.get_by_role("alert")).to_contain_text("關閉 WiFi")
+    sweep.check(phone, "phone step 5 failed on WiFi")
+    expect(qr_status(desktop)).to_contain_text("關閉 WiFi", timeout=POLL_MS)
+    sweep.check(desktop, "step 4 failed on the phone's WiFi")
+
+    # 4G: success on the phone; the desktop moves on to /register/done.
+    simulator_network(phone, "4G 行動數據")
+    agree_and_start(phone)
+    expect(phone.get_by_text("請回到您的電腦確認認證結果")).to_be_visible()
+    sweep.check(phone, "phone step 5 verified")
+    expect(desktop).to_have_url(url_pattern("done"), timeout=POLL_MS)
+    sweep.check(desktop, "/register/done")
+
+    # Step 6: the notice, then the portal.
+    bind_device(desktop)
+    expect(desktop).to_have_url(re.compile(r"/notice$"))
+    sweep.check(desktop, "使用須知 (notice)")
+    read_notice_to_the_end(desktop)
+    notice_start(desktop).click()
+    expect(desktop).to_have_url(re.compile(r"/portal$"))
+    sweep.check(desktop, "portal home")
+    desktop.get_by_role("link", name="個人投保資料查詢", exact=True).click()
+    expect(desktop.locator("#records-caption")).to_be_visible()
+    sweep.check(desktop, "records")
+    desktop.goto("/portal/records?types=occupational&date_from=2020/13/45")
+    expect(desktop.locator("#date_from-error")).to_be_visible()
+    sweep.check(desktop, "records with a filter error")
+    desktop.goto("/portal/covid")
+    expect(heading(desktop)).to_have_text("COVID-19 申辦進度查詢")
+    sweep.check(desktop, "COVID-19 page")
+    desktop.goto("/account/devices")
+    expect(heading(desktop)).to_have_text("已綁定的裝置")
+    sweep.check(desktop, "devices")
+
+    # The simulator's outbox, and the not-me link of the new binding's text message.
+    desktop.goto("/simulator/outbox")
+    message = desktop.locator("article.sms").filter(has_text="綁定新裝置")
+    expect(message).to_have_count(1)
+    sweep.check(desktop, "simulator outbox")
+    not_me_link = message.get_by_role("link").get_attribute("href")
+    assert not_me_link
+    phone.goto(not_me_link)
+    expect(heading(phone)).to_have_text("撤銷裝置綁定")
+    sweep.check(phone, "not-me confirm page")
+
+    # Step 7: the bound browser's login, with an error, and locked.
+    log_out(desktop)
+    expect(login_panel(desktop)).to_be_visible()
+    sweep.check(desktop, "login on a bound browser")
+    log_in(desktop, password=WRONG_PASSWORD)
+    expect(desktop.get_by_role("alert")).to_contain_text("登入資料有誤")
+    sweep.check(desktop, "login on a bound browser with an error")
+    for left in (3, 2, 1):
+        log_in(desktop, password=WRONG_PASSWORD)
+        expect(desktop.get_by_role("alert")).to_contain_text(f"再錯 {left} 次")
+    log_in(desktop, password=WRONG_PASSWORD)
+    expect(desktop.get_by_role("alert")).to_contain_text("登入已暫停")
+    sweep.check(desktop, "login on a bound browser, locked")
+
+    sweep.assert_clean()
+
+
+# --- 2. step 4 expired and cancelled; the error pages ----------------------------------------
+
+
+@pytest.mark.parametrize("live_clock", ["frozen"], indirect=True)
+def test_step_4_expired_and_cancelled_and_the_error_pages(
+    new_context: NewContext, live_clock: FrozenClock, sweep: Sweep, problems: list[str]
+) -> None:
+    desktop = new_context("desktop").new_page()
+    complete_steps_before(desktop, "qr")
+    expect(qr_status(desktop)).to_contain_text("等待手機掃描")
+    live_clock.advance(minutes=5, seconds=1)
+    expect(qr_status(desktop)).to_contain_text("QR Code 已逾時", timeout=POLL_MS)
+    sweep.check(desktop, "step 4 expired")
+
+    regenerate_qr(desktop)
+    expect(qr_status(desktop)).to_contain_text("等待手機掃描")
+    context = new_context("phone")
+    context.set_extra_http_headers(ON_4G)
+    phone = context.new_page()
+    phone.goto(printed_qr_link(desktop))
+    expect(phone.get_by_role("button", name="這不是我申請的")).to_be_visible()
+    sweep.check(phone, "phone step 5 without the simulator panel")
+    not_me(phone)
+    expect(heading(phone)).to_contain_text("已取消")
+    sweep.check(phone, "phone step 5 cancelled")
+    expect(qr_status(desktop)).to_contain_text("本次申請已取消", timeout=POLL_MS)
+    sweep.check(desktop, "step 4 cancelled")
+
+    goto_status(phone, "/h/garbage", 400, problems)
+    sweep.check(phone, "QR misuse page (/h/garbage)")
+    goto_status(phone, "/no/such/page", 404, problems)
+    sweep.check(phone, "404 page")
+
+    sweep.assert_clean()
+
+
+# --- 3. direct step 5 on a phone; the help pages ---------------------------------------------
+
+
+def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep) -> None:
+    page = new_context("phone").new_page()
+    complete_steps_before(page, "verify")
+    sweep.check(page, "direct step 5 (simulator panel)")
+    simulator_network(page, "WiFi")
+    agree_and_start(page)
+    expect(page.get_by_role("alert")).to_contain_text("關閉 WiFi")
+    sweep.check(page, "direct step 5 failed on WiFi")
+    page.get_by_role("button", name="開始驗證", exact=True).click()  # the box left unticked
+    expect(page.get_by_role("alert")).to_be_visible()
+    sweep.check(page, "direct step 5, terms not ticked")
+    simulator_network(page, "4G 行動數據")
+    agree_and_start(page)
+    expect(page).to_have_url(url_pattern("done"))
+    sweep.check(page, "/register/done on a phone")
+
+    for path in (
+        "/help/manual",
+        "/help/tutorial",
+        "/help/faq",
+        "/help/guide",
+        "/help/terms",
+        "/login/method/moica",
+    ):
+        page.goto(path)
+        expect(heading(page)).to_be_visible()
+        sweep.check(page, path)
+
+    sweep.assert_clean()
+
+
+# --- 4. by hand: focus, reflow at 320 px, target sizes ---------------------------------------
+
+NARROW = {"width": 320, "height": 640}
+
+#: Every tab stop: its tag, type and name, whether its outline shows, and where it is.
+TAB_STOP_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  return {
+    key: el.outerHTML.slice(0, 120),
+    tag: el.tagName,
+    type: el.getAttribute("type") || "",
+    text: (el.innerText || el.value || el.getAttribute("aria-label") || "").slice(0, 40),
+    outlineStyle: style.outlineStyle,
+    outlineWidth: parseFloat(style.outlineWidth),
+  };
+}
+"""
+
+#: Buttons, and radios and checkboxes with their labels (a label is part of the target).
+TARGETS_JS = """
+() => {
+  const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.width, r.height]; };
+  const found = [];
+  for (const el of document.querySelectorAll("main button, main input[type=submit]")) {
+    if (!visible(el)) continue;
+    const [w, h] = box(el);
+    found.push({what: `button "${el.innerText.trim()}"`, boxes: [[w, h]]});
+  }
+  for (const el of document.querySelectorAll("main input[type=radio], main input[type=checkbox]")) {
+    if (!visible(el)) continue;
+    const label = document.querySelector(`label[for="${el.id}"]`);
+    const boxes = [box(el)];
+    if (label && visible(label)) boxes.push(box(label));
+    found.push({what: `${el.type} "${label ? label.innerText.trim() : el.id}"`, boxes});
+  }
+  return found;
+}
+"""
+
+
+def tab_through(page: Page, limit: int = 80) -> list[dict[str, Any]]:
+    """Press Tab from the top of the page until the focus leaves it or comes round again."""
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    stops: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(TAB_STOP_JS)
+        if stop is None or stop["key"] in seen:
+            break
+        seen.add(stop["key"])
+        stops.append(stop)
+    return stops
+
+
+@dataclass
+class HandCheck:
+    problems: list[str] = field(default_factory=list)
+
+    def page(self, page: Page, name: str, *, targets: bool) -> None:
+        self.problems.extend(f"{name}: {p}" for p in structure_problems(page))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > NARROW["width"]:
+            self.problems.append(f"{name}: scrolls sideways at 320 px (scrollWidth {width})")
+        stops = tab_through(page)
+        if not stops:
+            self.problems.append(f"{name}: Tab reaches nothing")
+        for stop in stops:
+            if stop["tag"] in ("A", "BUTTON", "INPUT", "SELECT", "TEXTAREA") and (
+                stop["outlineStyle"] == "none" or stop["outlineWidth"] < 2
+            ):
+                self.problems.append(
+                    f"{name}: no visible focus outline on {stop['tag']} {stop['type']} "
+                    f"{stop['text']!r} ({stop['outlineStyle']} {stop['outlineWidth']}px)"
+                )
+        if targets:
+            for target in page.evaluate(TARGETS_JS):
+                if not any(w >= 44 and h >= 44 for w, h in target["boxes"]):
+                    sizes = ", ".join(f"{w:.0f}x{h:.0f}" for w, h in target["boxes"])
+                    self.problems.append(f"{name}: {target['what']} is smaller than 44x44 ({sizes})")
+
+
+def narrow_page(new_context: NewContext, network: dict[str, str] | None = None) -> Page:
+    context = new_context("phone")
+    if network:
+        context.set_extra_http_headers(network)
+    page = context.new_page()
+    page.set_viewport_size(NARROW)
+    return page
+
+
+def test_by_hand_focus_reflow_at_320px_and_target_sizes(new_context: NewContext) -> None:
+    check = HandCheck()
+    page = narrow_page(new_context)
+    page.goto(URL["identify"])
+    check.page(page, "step 1", targets=False)
+    identify(page, "A123456788")
+    expect(page.locator("#national_id-error")).to_be_visible()
+    check.page(page, "step 1 with an error", targets=False)
+    identify(page)
+    expect_step(page, "personal")
+    check.page(page, "step 2", targets=True)
+    submit(page)
+    expect(page.locator("#error-summary")).to_be_visible()
+    check.page(page, "step 2 with errors", targets=True)
+    fill_personal(page)
+    expect_step(page, "device")
+    choose_device(page, "tablet", send=False)
+    expect(sim_question(page)).to_be_visible()
+    check.page(page, "step 3 with the SIM question", targets=True)
+    choose_device(page, "desktop")  # on a phone, the person's choice wins
+    expect_step(page, "qr")
+    check.page(page, "step 4", targets=False)
+
+    phone = narrow_page(new_context)
+    phone.goto(printed_qr_link(page))
+    expect(phone).to_have_url(url_pattern("phone"))
+    check.page(phone, "step 5 after the QR code", targets=True)
+
+    direct = narrow_page(new_context)
+    complete_steps_before(direct, "verify")
+    check.page(direct, "direct step 5", targets=True)
+
+    assert not check.problems, "\n".join(check.problems)
