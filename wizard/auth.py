@@ -13,13 +13,14 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, g, redirect, session, url_for
+from flask import flash, g, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wizard import clock
 from wizard.models import Account, UserSession
+from wizard.rendering import full_redirect
 
 SESSION_KEY = "login"
 #: Idle timeout, the warning shown before it, and the absolute limit.
@@ -115,7 +116,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
                 flash(_("您已登出，或閒置超過 15 分鐘已自動登出。請重新登入。"), "info")
             else:
                 flash(_("請先登入。"), "info")
-            return redirect(url_for("login.index"), code=303)
+            return full_redirect(url_for("login.index"))
         return view(*args, **kwargs)
 
     return wrapped

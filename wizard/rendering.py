@@ -7,7 +7,7 @@ restore) ``layout`` is ``partial.html`` (the main region and a ``<title>``), oth
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template, request
+from flask import Response, make_response, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -31,3 +31,13 @@ def render(template: str, status: int = 200, **context: object) -> Response:
             # A form shown again with its errors stays at the URL it was posted to.
             response.headers["HX-Push-Url"] = "false"
     return response
+
+
+def full_redirect(url: str) -> Response:
+    """A redirect that reloads the whole page, also for HTMX requests: used where the header
+    must change too (logged in or out), which a swap of the main region would leave stale."""
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)

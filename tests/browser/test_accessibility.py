@@ -345,12 +345,41 @@ def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep)
 
 NARROW = {"width": 320, "height": 640}
 
-#: Every tab stop: its tag, type and name, whether its outline shows, and where it is.
+#: Every tab stop: its tag, type and name, its focus outline, and the best contrast (WCAG
+#: 1.4.11: 3:1) of the focus indicator's colours (outline, box-shadow rings) with what is
+#: behind the element.
 TAB_STOP_JS = """
 () => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
+  const rgba = (text) => {
+    const m = text.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const [r, g, b, a = 1] = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return {r, g, b, a};
+  };
+  const luminance = ({r, g, b}) => {
+    const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  const contrast = (x, y) => {
+    const [hi, lo] = [luminance(x), luminance(y)].sort((p, q) => q - p);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  let behind = {r: 255, g: 255, b: 255, a: 1};
+  for (let node = el.parentElement; node; node = node.parentElement) {
+    const color = rgba(getComputedStyle(node).backgroundColor);
+    if (color && color.a > 0) { behind = color; break; }
+  }
   const style = getComputedStyle(el);
+  const rings = [];
+  if (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) {
+    rings.push(rgba(style.outlineColor));
+  }
+  if (style.boxShadow !== "none") {
+    for (const part of style.boxShadow.split(/,(?![^(]*\\))/)) rings.push(rgba(part));
+  }
+  const contrasts = rings.filter(Boolean).map((c) => contrast(c, behind));
   return {
     key: el.outerHTML.slice(0, 120),
     tag: el.tagName,
@@ -358,6 +387,7 @@ TAB_STOP_JS = """
     text: (el.innerText || el.value || el.getAttribute("aria-label") || "").slice(0, 40),
     outlineStyle: style.outlineStyle,
     outlineWidth: parseFloat(style.outlineWidth),
+    bestContrast: contrasts.length ? Math.max(...contrasts) : 0,
   };
 }
 """
@@ -414,12 +444,18 @@ class HandCheck:
         if not stops:
             self.problems.append(f"{name}: Tab reaches nothing")
         for stop in stops:
+            what = f"{stop['tag']} {stop['type']} {stop['text']!r}"
             if stop["tag"] in ("A", "BUTTON", "INPUT", "SELECT", "TEXTAREA") and (
                 stop["outlineStyle"] == "none" or stop["outlineWidth"] < 2
             ):
                 self.problems.append(
-                    f"{name}: no visible focus outline on {stop['tag']} {stop['type']} "
-                    f"{stop['text']!r} ({stop['outlineStyle']} {stop['outlineWidth']}px)"
+                    f"{name}: no visible focus outline on {what} "
+                    f"({stop['outlineStyle']} {stop['outlineWidth']}px)"
+                )
+            if stop["bestContrast"] < 3:
+                self.problems.append(
+                    f"{name}: the focus indicator of {what} has a contrast of "
+                    f"{stop['bestContrast']:.2f}:1 with its background (needs 3:1)"
                 )
         if targets:
             for target in page.evaluate(TARGETS_JS):

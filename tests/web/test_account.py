@@ -336,3 +336,16 @@ def test_kiosk_never_binds(app: Flask) -> None:
     with app.app_context():
         assert app.extensions["db_sessionmaker"]().scalars(select(DeviceBinding)).all() == []
     _ = devices  # the module under test
+
+
+def test_a_timed_out_htmx_request_reloads_the_whole_page(
+    wizard: WizardClient, clock: FrozenClock
+) -> None:
+    """An HTMX click after the timeout must not swap the login page into a logged-in
+    layout: the whole page is reloaded (HX-Redirect), so the header changes too."""
+    register_and_bind(wizard)
+    wizard.post("/notice", {})
+    clock.advance(minutes=16)
+    response = wizard.get("/portal/records", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/login"

@@ -28,7 +28,7 @@ from wizard import (
 from wizard.forms import LoginForm
 from wizard.limits import STEP_SUBMISSIONS, limiter
 from wizard.models import Account, DeviceBinding, Registration, SmsMessage
-from wizard.rendering import render
+from wizard.rendering import full_redirect, render
 from wizard.views.steps import guard
 
 bp = Blueprint("account", __name__)
@@ -289,7 +289,7 @@ def device_revoke(binding_id: int) -> Response:
     flash(_("已撤銷「%(label)s」的綁定。", label=binding.label), "info")
     if binding.id == row.binding_id:
         session.clear()
-        return _see_other("login.index")
+        return full_redirect(url_for("login.index"))
     return _see_other("account.device_list")
 
 
