@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.pages import (
     URL,
@@ -141,7 +141,8 @@ def goto_status(page: Page, url: str, status: int, problems: list[str]) -> None:
     with page.expect_console_message(lambda message: logged in message.text):
         response = page.goto(url)
     assert response is not None and response.status == status, url
-    problems[:] = [p for p in problems if not (logged in p and p.startswith("console error on "))]
+    here = f"console error on {page.url} "
+    problems[:] = [p for p in problems if not (logged in p and p.startswith(here))]
 
 
 def simulator_network(page: Page, label: str) -> None:
@@ -150,7 +151,8 @@ def simulator_network(page: Page, label: str) -> None:
     panel.get_by_label("網路", exact=True).select_option(label=label)
 
 
-def qr_status(page: Page) -> Any:
+def qr_status(page: Page) -> Locator:
+    """Step 4's status beneath the QR code."""
     return page.locator("#qr-status")
 
 
@@ -345,13 +347,15 @@ def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep)
 
 NARROW = {"width": 320, "height": 640}
 
-#: Every tab stop: its tag, type and name, its focus outline, and the best contrast (WCAG
-#: 1.4.11: 3:1) of the focus indicator's colours (outline, box-shadow rings) with what is
-#: behind the element.
+#: The focused element: a number for it (the same on the next round), its tag, type and name,
+#: its focus outline, and the best contrast (WCAG 1.4.11 asks 3:1) of the focus indicator's
+#: colours (outline, box-shadow rings) with what is behind the element.
 TAB_STOP_JS = """
 () => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
+  window.__tabStops = window.__tabStops || new Map();
+  if (!window.__tabStops.has(el)) window.__tabStops.set(el, window.__tabStops.size);
   const rgba = (text) => {
     const m = text.match(/rgba?\\(([^)]+)\\)/);
     if (!m) return null;
@@ -359,7 +363,10 @@ TAB_STOP_JS = """
     return {r, g, b, a};
   };
   const luminance = ({r, g, b}) => {
-    const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const lin = (c) => {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
     return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
   };
   const contrast = (x, y) => {
@@ -381,7 +388,7 @@ TAB_STOP_JS = """
   }
   const contrasts = rings.filter(Boolean).map((c) => contrast(c, behind));
   return {
-    key: el.outerHTML.slice(0, 120),
+    key: window.__tabStops.get(el),
     tag: el.tagName,
     type: el.getAttribute("type") || "",
     text: (el.innerText || el.value || el.getAttribute("aria-label") || "").slice(0, 40),
@@ -395,7 +402,8 @@ TAB_STOP_JS = """
 #: Buttons, and radios and checkboxes with their labels (a label is part of the target).
 TARGETS_JS = """
 () => {
-  const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const visible = (el) =>
+    el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
   const box = (el) => { const r = el.getBoundingClientRect(); return [r.width, r.height]; };
   const found = [];
   for (const el of document.querySelectorAll("main button, main input[type=submit]")) {
@@ -416,18 +424,22 @@ TARGETS_JS = """
 
 
 def tab_through(page: Page, limit: int = 80) -> list[dict[str, Any]]:
-    """Press Tab from the top of the page until the focus leaves it or comes round again."""
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    page.evaluate("() => window.scrollTo(0, 0)")
+    """From the page's first focusable element (the skip link), press Tab until the focus
+    leaves the page or comes round again. (After an htmx swap, Tab would go on from where the
+    focus was put, not from the top.)"""
+    page.evaluate(
+        "() => { window.scrollTo(0, 0); document.querySelector("
+        "'a[href], button, input, select, textarea, [tabindex]:not([tabindex=\"-1\"])').focus(); }"
+    )
     stops: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[int] = set()
     for _ in range(limit):
-        page.keyboard.press("Tab")
         stop = page.evaluate(TAB_STOP_JS)
         if stop is None or stop["key"] in seen:
             break
         seen.add(stop["key"])
         stops.append(stop)
+        page.keyboard.press("Tab")
     return stops
 
 
@@ -461,14 +473,14 @@ class HandCheck:
             for target in page.evaluate(TARGETS_JS):
                 if not any(w >= 44 and h >= 44 for w, h in target["boxes"]):
                     sizes = ", ".join(f"{w:.0f}x{h:.0f}" for w, h in target["boxes"])
-                    self.problems.append(f"{name}: {target['what']} is smaller than 44x44 ({sizes})")
+                    self.problems.append(
+                        f"{name}: {target['what']} is smaller than 44x44 ({sizes})"
+                    )
 
 
-def narrow_page(new_context: NewContext, network: dict[str, str] | None = None) -> Page:
-    context = new_context("phone")
-    if network:
-        context.set_extra_http_headers(network)
-    page = context.new_page()
+def narrow_page(new_context: NewContext) -> Page:
+    """A phone tab made 320 px wide (WCAG 1.4.10: reflow)."""
+    page = new_context("phone").new_page()
     page.set_viewport_size(NARROW)
     return page
 

@@ -161,12 +161,9 @@ def personal() -> Response:
         return _render_personal(form, registration, notes)
     if action in ("new_captcha", "text_captcha", "image_captcha"):
         # Without JavaScript these buttons post the whole form: keep what was typed.
-        form.validate()  # fills form.cleaned; its errors are not shown for a refresh
         kind = {"text_captcha": captcha.Kind.TEXT, "image_captcha": captcha.Kind.IMAGE}.get(action)
         _new_captcha(registration, kind)
         session.commit()
-        for field in form:
-            field.errors = []
         return _render_personal(form, registration, notes)
     return _submit_personal(session, registration, form, notes)
 
