@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         db,
         errors,
         limits,
+        operations,
         passwords,
         security,
         templating,
@@ -45,6 +46,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     db.init_app(app)
     limits.init_app(app)
     security.init_app(app)
+    operations.init_app(app)
     app.extensions["hasher"] = passwords.Hasher(
         time_cost=app.config["ARGON2_TIME_COST"],
         memory_cost=app.config["ARGON2_MEMORY_COST"],

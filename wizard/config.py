@@ -9,6 +9,8 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULTS: dict[str, object] = {
     # "simulator" (default, demos and tests) or "http" (a real carrier gateway, see
@@ -45,9 +47,17 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
+    # Redis (RATELIMIT_STORAGE_URI=redis://...): a dead or unreachable server fails fast.
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    # Reverse proxies in front of the site that append to X-Forwarded-For / -Proto (0: none).
+    # Set it to their number, or every citizen shares the proxy's address in per-IP limits.
+    "TRUSTED_PROXIES": 0,
     # A production deployment sets FLASK_PRODUCTION=true; the checks below then apply.
     "PRODUCTION": False,
 }
+
+#: Production needs a SECRET_KEY of at least this many characters, set explicitly.
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -62,12 +72,15 @@ def load(app: Flask, test_config: dict[str, object] | None) -> None:
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    instance = Path(app.instance_path)
+    if not app.config.get("SECRET_KEY") and not app.config["PRODUCTION"]:
+        # The embedded default; production must set its key explicitly (check() says so).
+        app.config["SECRET_KEY"] = _instance_secret(instance)
     app.config["SESSION_COOKIE_SECURE"] = app.config.get(
         "SESSION_COOKIE_SECURE", bool(app.config["PRODUCTION"])
     )
-    check(app.config)
+    key_file = instance / "secret_key"
+    check(app.config, key_file.read_text().strip() if key_file.is_file() else None)
 
 
 def _instance_secret(instance: Path) -> str:
@@ -81,8 +94,93 @@ def _instance_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def check(config: dict[str, object]) -> None:
-    """Refuse settings that would weaken a real deployment, saying which one."""
+def check(config: dict[str, object], instance_secret: str | None = None) -> None:
+    """Refuse settings that would weaken a real deployment, saying which. In production every
+    problem is named, all in one message. ``instance_secret``: the generated
+    instance/secret_key, if there is one (production must not use it)."""
+    problems = production_problems(config, instance_secret) if config["PRODUCTION"] else []
+    try:
+        _check(config)
+    except ConfigError as error:
+        problems.insert(0, str(error))
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(
+            "The site refuses to start with this configuration:\n"
+            + "\n".join(f"- {problem}" for problem in problems)
+        )
+
+
+def production_problems(config: dict[str, object], instance_secret: str | None) -> list[str]:
+    """What a production deployment (PRODUCTION=true) must not run with, each named."""
+    problems = []
+    url = str(config.get("DATABASE_URL") or "")
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend is None:
+        problems.append(f"DATABASE_URL is not a database URL: {_redact_url(url)!r}.")
+    elif backend == "sqlite":
+        problems.append(
+            "DATABASE_URL is SQLite: production needs PostgreSQL shared by all workers"
+            " (postgresql+psycopg://user@host/db)."
+        )
+    if config["CARRIER_GATEWAY"] == "simulator":
+        problems.append(
+            "PRODUCTION is set but CARRIER_GATEWAY is the simulator: configure the carrier"
+            " gateway (CARRIER_GATEWAY=http, see docs/carrier-gateway.md)."
+        )
+    if config.get("CAPTCHA_FIXED_ANSWER"):
+        problems.append(
+            "CAPTCHA_FIXED_ANSWER is for automated tests with the carrier simulator only: unset it."
+        )
+    if config.get("DEBUG"):
+        problems.append("DEBUG is on: turn it off (FLASK_DEBUG=0, no --debug).")
+    if config.get("WTF_CSRF_ENABLED") is False:
+        problems.append("WTF_CSRF_ENABLED is off: forms need their CSRF protection.")
+    secret = str(config.get("SECRET_KEY") or "")
+    if not secret:
+        problems.append(
+            "SECRET_KEY is not set: production sets its own (FLASK_SECRET_KEY, at least"
+            f" {MIN_SECRET_KEY_LENGTH} random characters, the same on every worker and host)."
+        )
+    elif instance_secret is not None and secret == instance_secret:
+        problems.append(
+            "SECRET_KEY is the one generated in instance/secret_key: production sets its own"
+            " explicitly (FLASK_SECRET_KEY), the same on every worker and host."
+        )
+    elif len(secret) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters: use a long random"
+            " one (python3 -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if not storage.startswith(REDIS_SCHEMES):
+        problems.append(
+            f"RATELIMIT_STORAGE_URI is {storage!r}: workers would not share rate-limit"
+            " counters; production needs Redis (redis://host:6379/0)."
+        )
+    return problems
+
+
+#: Rate-limit storages that every worker and host share.
+REDIS_SCHEMES = (
+    "redis://",
+    "rediss://",
+    "redis+unix://",
+    "redis+sentinel://",
+    "redis+cluster://",
+)
+
+
+def _redact_url(url: str) -> str:
+    """A URL without its password, for messages."""
+    return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
+
+
+def _check(config: dict[str, object]) -> None:
     simulator = config["CARRIER_GATEWAY"] == "simulator"
     if config["CARRIER_GATEWAY"] not in ("simulator", "http"):
         raise ConfigError(
@@ -92,7 +190,8 @@ def check(config: dict[str, object]) -> None:
         _check_http_gateway(config)
     else:
         _check_simulator(config)
-    if config.get("CAPTCHA_FIXED_ANSWER") and (not simulator or config["PRODUCTION"]):
+    if config.get("CAPTCHA_FIXED_ANSWER") and not simulator and not config["PRODUCTION"]:
+        # (In production, production_problems() names it with the others.)
         raise ConfigError(
             "CAPTCHA_FIXED_ANSWER is for automated tests with the carrier simulator only;"
             " unset it for this configuration."
@@ -100,8 +199,9 @@ def check(config: dict[str, object]) -> None:
     if not simulator and not config["RATELIMIT_ENABLED"]:
         # Turning rate limits off is honoured only while the simulator is in use.
         config["RATELIMIT_ENABLED"] = True
-    if config["PRODUCTION"] and simulator:
-        raise ConfigError("PRODUCTION is set but CARRIER_GATEWAY is the simulator.")
+    proxies = _number(config, "TRUSTED_PROXIES", 0, 5)
+    if proxies != int(proxies):
+        raise ConfigError("TRUSTED_PROXIES must be a whole number.")
 
 
 def _number(config: dict[str, object], key: str, low: float, high: float | None = None) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app, g
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from wizard.models import Base
@@ -50,17 +50,29 @@ def _close_session(_exc: BaseException | None = None) -> None:
 
 
 def create_all() -> None:
-    Base.metadata.create_all(engine())
+    """Make sure the tables exist, for CLI commands that may be the first to touch a database:
+    an empty one is migrated to the newest schema (``db upgrade``); one with tables is left
+    as it is (migrations change it, never this)."""
+    from wizard import migrations_cli
+
+    existing = set(inspect(engine()).get_table_names())
+    if not existing & set(Base.metadata.tables):
+        migrations_cli.upgrade(engine())
 
 
 @click.command("init-db")
-@click.option("--seed/--no-seed", default=True, help="Also load carriers and the demo people.")
+@click.option("--seed/--no-seed", default=True, help="Also load the demo people and records.")
 @with_appcontext
 def init_db_command(seed: bool) -> None:
-    """Create missing tables; with --seed (the default) load carriers and demo people if absent."""
+    """Migrate to the newest schema (db upgrade: tables, carriers); with --seed (the default)
+    also load the demo people and their records if absent."""
+    from wizard import migrations_cli
     from wizard import seed as seeding
 
-    create_all()
+    try:
+        migrations_cli.upgrade(engine())
+    except migrations_cli.MigrationError as error:
+        raise click.ClickException(str(error)) from None
     if seed:
         with current_app.extensions["db_sessionmaker"]() as db_session:
             added = seeding.seed(db_session)
@@ -77,3 +89,6 @@ def init_app(app: Flask) -> None:
     app.extensions["db_sessionmaker"] = sessionmaker(db_engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
     app.cli.add_command(init_db_command)
+    from wizard.migrations_cli import db_cli
+
+    app.cli.add_command(db_cli)

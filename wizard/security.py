@@ -60,9 +60,13 @@ def _headers(response: Response) -> Response:
     return response
 
 
+#: One filter for every logger and app (a new one per app would pile up on the root logger).
+MASK = MaskPersonalData()
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_headers)
-    mask = MaskPersonalData()
+    mask = MASK
     for name in ("", "werkzeug", "gunicorn.access", "gunicorn.error", app.logger.name):
         logging.getLogger(name).addFilter(mask)
     for handler in logging.getLogger().handlers:
