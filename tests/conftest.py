@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from tests.helpers import FIXED_CAPTCHA, WizardClient
 from wizard import create_app
@@ -24,7 +24,17 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
+        # A connection a previous test left open (a server thread, a session never closed)
+        # would hold locks that make DROP TABLE wait for ever: end them first.
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         Base.metadata.drop_all(connection)
+        # Left by the migration tests (tests/web/test_production.py).
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     engine.dispose()
 
 

@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         config,
         db,
         errors,
+        i18n,
         limits,
         operations,
         passwords,
@@ -42,7 +43,8 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     config.load(app, test_config)
     clocks.init_app(app, clock)  # type: ignore[arg-type]
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     db.init_app(app)
     limits.init_app(app)
     security.init_app(app)

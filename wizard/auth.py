@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wizard import clock
+from wizard import clock, i18n
 from wizard.models import Account, UserSession
 from wizard.rendering import full_redirect
 
@@ -46,7 +46,7 @@ def sign_in(db: Session, account: Account, binding_id: int | None) -> UserSessio
     )
     db.add(row)
     db.flush()
-    session.clear()
+    i18n.clear_session()
     session[SESSION_KEY] = reference
     return row
 

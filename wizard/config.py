@@ -47,6 +47,8 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
+    # translations/ at the top level (babel.cfg, messages.pot, en/LC_MESSAGES/messages.po, .mo).
+    "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
     # Redis (RATELIMIT_STORAGE_URI=redis://...): a dead or unreachable server fails fast.
     "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     # Reverse proxies in front of the site that append to X-Forwarded-For / -Proto (0: none).
@@ -76,9 +78,10 @@ def load(app: Flask, test_config: dict[str, object] | None) -> None:
     if not app.config.get("SECRET_KEY") and not app.config["PRODUCTION"]:
         # The embedded default; production must set its key explicitly (check() says so).
         app.config["SECRET_KEY"] = _instance_secret(instance)
-    app.config["SESSION_COOKIE_SECURE"] = app.config.get(
-        "SESSION_COOKIE_SECURE", bool(app.config["PRODUCTION"])
-    )
+    if app.config["PRODUCTION"]:
+        # (Flask's own default is False, so this cannot be a mere default.) Browsers reach a
+        # production site over https only, whatever terminates TLS.
+        app.config["SESSION_COOKIE_SECURE"] = True
     key_file = instance / "secret_key"
     check(app.config, key_file.read_text().strip() if key_file.is_file() else None)
 
@@ -117,14 +120,17 @@ def production_problems(config: dict[str, object], instance_secret: str | None) 
     problems = []
     url = str(config.get("DATABASE_URL") or "")
     try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        backend = None
-    if backend is None:
-        problems.append(f"DATABASE_URL is not a database URL: {_redact_url(url)!r}.")
-    elif backend == "sqlite":
+        backend: str | None = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        backend = None  # (the URL is never repeated: it may hold a password)
+    if backend == "sqlite":
         problems.append(
             "DATABASE_URL is SQLite: production needs PostgreSQL shared by all workers"
+            " (postgresql+psycopg://user@host/db)."
+        )
+    elif backend != "postgresql":
+        problems.append(
+            "DATABASE_URL is not a PostgreSQL URL: production needs PostgreSQL"
             " (postgresql+psycopg://user@host/db)."
         )
     if config["CARRIER_GATEWAY"] == "simulator":
@@ -173,11 +179,6 @@ REDIS_SCHEMES = (
     "redis+sentinel://",
     "redis+cluster://",
 )
-
-
-def _redact_url(url: str) -> str:
-    """A URL without its password, for messages."""
-    return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
 
 
 def _check(config: dict[str, object]) -> None:

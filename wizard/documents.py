@@ -29,16 +29,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wizard import identity
+from wizard import i18n, identity
+from wizard.i18n import N_
 from wizard.models import IssuedDocument
 from wizard.records import TYPE_NAMES, TYPES, Row, TypeSummary, roc, slash
 
 DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/arphic/uming.ttc"
-TITLE = "勞工保險、就業保險、職業災害保險 投保資料"
-ISSUER = "勞動部勞工保險局"
+TITLE = N_("勞工保險、就業保險、職業災害保險 投保資料")
+ISSUER = N_("勞動部勞工保險局")
 #: Taiwan has kept UTC+8 without daylight saving since 1980.
 TAIPEI = dt.timezone(dt.timedelta(hours=8), "Asia/Taipei")
 #: No 0/O, 1/I/L: read aloud or typed from paper without confusion (31**10, about 49 bits;
@@ -49,17 +52,17 @@ FORMATS = ("pdf", "csv")
 MIMETYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 CSV_COLUMNS = (
-    "姓名",
-    "身分證號",
-    "保險別",
-    "投保單位名稱",
-    "投保單位保險證號",
-    "月投保薪資",
-    "加保日期",
-    "退保日期",
-    "備註",
-    "文件編號",
-    "驗證碼",
+    N_("姓名"),
+    N_("身分證號"),
+    N_("保險別"),
+    N_("投保單位名稱"),
+    N_("投保單位保險證號"),
+    N_("月投保薪資"),
+    N_("加保日期"),
+    N_("退保日期"),
+    N_("備註"),
+    N_("文件編號"),
+    N_("驗證碼"),
 )
 
 
@@ -92,14 +95,14 @@ class Query:
         return tuple(t for t in TYPES if t in self.types) if self.types else TYPES
 
     def describe_types(self) -> str:
-        return "、".join(TYPE_NAMES[t] for t in self.chosen)
+        return _("、").join(_(TYPE_NAMES[t]) for t in self.chosen)
 
     def describe_range(self) -> str:
         if self.date_from is None and self.date_to is None:
-            return "全部期間"
-        start = slash(self.date_from) if self.date_from else "最早"
-        end = slash(self.date_to) if self.date_to else "今日"
-        return f"{start} 至 {end}"
+            return _("全部期間")
+        start = i18n.day(self.date_from) if self.date_from else _("最早")
+        end = i18n.day(self.date_to) if self.date_to else _("今日")
+        return _("%(start)s 至 %(end)s", start=start, end=end)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class Issued:
 
     @property
     def filename_utf8(self) -> str:
-        return f"勞就職保投保資料_{self.number}.{self.format}"
+        return _("勞就職保投保資料_%(number)s.%(ext)s", number=self.number, ext=self.format)
 
     def content_disposition(self) -> str:
         """attachment with an ASCII ``filename`` and the RFC 5987 ``filename*``."""
@@ -245,7 +248,7 @@ def render_csv(holder: Holder, rows: Sequence[Row], number: str, code: str) -> b
     one row per record; dates YYYY/MM/DD; 退保日期 empty while still enrolled."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([_(column) for column in CSV_COLUMNS])
     for row in rows:
         writer.writerow(
             [
@@ -372,7 +375,9 @@ def render_pdf(
     heading = ParagraphStyle("heading", parent=body, fontSize=12, leading=18, spaceBefore=8)
     local = issued_at.astimezone(TAIPEI)
     issued_text = (
-        f"{roc(local.date())}（西元{local.year}年{local.month}月{local.day}日） {local:%H:%M}"
+        f"{format_date(local.date(), 'd MMM y')} {local:%H:%M}"
+        if i18n.is_english()
+        else f"{roc(local.date())}（西元{local.year}年{local.month}月{local.day}日） {local:%H:%M}"
     )
     grid = TableStyle(
         [
@@ -384,14 +389,17 @@ def render_pdf(
             ("ALIGN", (3, 1), (3, -1), "RIGHT"),  # 月投保薪資 in both tables
         ]
     )
-    story: list[object] = [p(TITLE, title), Spacer(1, 4 * mm)]
+    story: list[object] = [p(_(TITLE), title), Spacer(1, 4 * mm)]
     facts = [
-        ("姓名", holder.name),
-        ("身分證號", holder.masked_id),
-        ("查詢範圍", f"{query.describe_types()}；{query.describe_range()}"),
-        ("列印日期", issued_text),
-        ("文件編號", number),
-        ("驗證碼", show_code(code)),
+        (_("姓名"), holder.name),
+        (_("身分證號"), holder.masked_id),
+        (
+            _("查詢範圍"),
+            _("%(types)s；%(range)s", types=query.describe_types(), range=query.describe_range()),
+        ),
+        (_("列印日期"), issued_text),
+        (_("文件編號"), number),
+        (_("驗證碼"), show_code(code)),
     ]
     story.append(
         Table(
@@ -404,21 +412,33 @@ def render_pdf(
     )
     story.append(
         p(
-            f"本文件由{ISSUER}e化服務系統產生，免用印。職業訓練機構等單位可憑文件編號及驗證碼"
-            "向本局查驗本文件的真偽與內容。",
+            _(
+                "本文件由%(issuer)se化服務系統產生，免用印。職業訓練機構等單位可憑文件編號及驗證碼"
+                "向本局查驗本文件的真偽與內容。",
+                issuer=_(ISSUER),
+            ),
             small,
         )
     )
-    story.append(p("投保狀態摘要（累計年資：同一保險別重疊的期間只計一次）", heading))
+    story.append(p(_("投保狀態摘要（累計年資：同一保險別重疊的期間只計一次）"), heading))
     summary_rows: list[list[object]] = [
-        [c(h) for h in ("保險別", "目前狀態", "目前投保單位", "月投保薪資", "累計投保年資")]
+        [
+            c(_(h))
+            for h in (
+                N_("保險別"),
+                N_("目前狀態"),
+                N_("目前投保單位"),
+                N_("月投保薪資"),
+                N_("累計投保年資"),
+            )
+        ]
     ]
     for kind, item in summaries.items():
         summary_rows.append(
             [
-                c(TYPE_NAMES[kind]),
+                c(_(TYPE_NAMES[kind])),
                 p(item.status_text, small),
-                p("、".join(r.unit_name for r in item.current) or "—", small),
+                p(_("、").join(r.unit_name for r in item.current) or "—", small),
                 c(f"{item.salary:,}" if item.salary else "—"),
                 p(item.total.long_text(), small),
             ]
@@ -426,16 +446,16 @@ def render_pdf(
     story.append(
         Table(summary_rows, colWidths=[14 * mm, 32 * mm, 52 * mm, 20 * mm, 62 * mm], style=grid)
     )
-    story.append(p(f"投保明細（{len(rows)} 筆）", heading))
+    story.append(p(_("投保明細（%(count)s 筆）", count=len(rows)), heading))
     if rows:
         header = (
-            "保險別",
-            "投保單位名稱",
-            "保險證號",
-            "月投保薪資",
-            "加保日期",
-            "退保日期",
-            "備註",
+            _("保險別"),
+            _("投保單位名稱"),
+            _("保險證號"),
+            _("月投保薪資"),
+            _("加保日期"),
+            _("退保日期"),
+            _("備註"),
         )
         table_rows: list[list[object]] = [[c(h) for h in header]]
         for row in rows:
@@ -445,8 +465,8 @@ def render_pdf(
                     p(row.unit_name, small),
                     c(row.unit_number),
                     c(f"{row.insured_salary:,}"),
-                    c(slash(row.enrolled_on)),
-                    c(slash(row.withdrawn_on) or "投保中"),
+                    c(i18n.day(row.enrolled_on)),
+                    c(i18n.day(row.withdrawn_on) or _("投保中")),
                     c(row.note),
                 ]
             )
@@ -459,7 +479,7 @@ def render_pdf(
             )
         )
     else:
-        story.append(p("查詢範圍內沒有投保紀錄。", body))
+        story.append(p(_("查詢範圍內沒有投保紀錄。"), body))
 
     out = io.BytesIO()
     document = SimpleDocTemplate(
@@ -469,11 +489,11 @@ def render_pdf(
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=18 * mm,
-        title=TITLE,
-        author=ISSUER,
+        title=_(TITLE),
+        author=_(ISSUER),
         subject=f"{number} {holder.masked_id}",
-        creator="勞保局e化服務系統",
-        lang="zh-TW",
+        creator=_("勞保局e化服務系統"),
+        lang="en" if i18n.is_english() else "zh-TW",
     )
     with _build_lock:
         document.build(story, canvasmaker=_numbered_canvas(font, number))  # type: ignore[arg-type]
@@ -503,9 +523,11 @@ def _numbered_canvas(font: str, number: str) -> type:
             for state in self._pages:
                 self.__dict__.update(state)
                 self.setFont(font, 8.5)
-                self.drawString(15 * mm, 10 * mm, f"文件編號 {number}")
+                self.drawString(15 * mm, 10 * mm, _("文件編號 %(number)s", number=number))
                 self.drawRightString(
-                    A4[0] - 15 * mm, 10 * mm, f"第 {self._pageNumber} 頁，共 {total} 頁"
+                    A4[0] - 15 * mm,
+                    10 * mm,
+                    _("第 %(page)s 頁，共 %(total)s 頁", page=self._pageNumber, total=total),
                 )
                 super().showPage()
             super().save()

@@ -4,6 +4,7 @@
     flask --app wsgi db current             # the database's revision; is it the newest?
     flask --app wsgi db downgrade REVISION  # back to REVISION ("base": no tables at all)
     flask --app wsgi db stamp REVISION      # record REVISION without changing anything
+    flask --app wsgi db revision -m "..."   # autogenerate the next revision from the models
 
 The Alembic configuration is built here (no alembic.ini): the scripts' folder, and the open
 connection that migrations/env.py uses. On PostgreSQL an advisory lock serialises hosts that
@@ -216,6 +217,25 @@ def stamp_command(revision: str) -> None:
     """Record REVISION as the database's revision without changing the schema."""
     reached = stamp(_engine(), revision)
     click.echo(f"Database marked as revision {_describe(reached)}.")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@with_appcontext
+def revision_command(message: str) -> None:
+    """Write a new revision from what the models have that the database (at the head) lacks.
+    Read it before committing: autogenerate misses renames and some type changes."""
+    head = head_revision()
+    with _migrating(_engine()) as connection:
+        scripts = command.revision(
+            alembic_config(connection),
+            message=message,
+            autogenerate=True,
+            rev_id=f"{int(head or 0) + 1:04d}",
+        )
+    for script in scripts if isinstance(scripts, list) else [scripts]:
+        if script is not None:
+            click.echo(f"Written {script.path}: read it, then `ruff format` it.")
 
 
 @db_cli.command("current")

@@ -125,19 +125,19 @@ def _finish(response: Response) -> Response:
 
 
 class _JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
-    """The request log's own handler when the site runs for real (gunicorn, flask run)."""
+    """The request log's own handler when the site runs for real (see log_requests_to_stdout)."""
 
 
-def _setup_log(app: Flask) -> None:
-    REQUEST_LOG.setLevel(logging.INFO)
-    REQUEST_LOG.addFilter(MASK)
-    if app.testing or any(isinstance(h, _JsonLines) for h in REQUEST_LOG.handlers):
-        return  # tests read the records (caplog); a second app in the process adds nothing
+def log_requests_to_stdout() -> None:
+    """Bare JSON lines on stdout, and not again through Flask's or gunicorn's formatted
+    handlers. Called by wsgi.py, the entry point of gunicorn and the flask command; tests
+    read the records instead (caplog)."""
+    if any(isinstance(h, _JsonLines) for h in REQUEST_LOG.handlers):
+        return
     handler = _JsonLines(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(MASK)
     REQUEST_LOG.addHandler(handler)
-    # Bare JSON lines on stdout, not again through Flask's or gunicorn's formatted handlers.
     REQUEST_LOG.propagate = False
 
 
@@ -147,7 +147,8 @@ def init_app(app: Flask) -> None:
         # X-Forwarded-For / -Proto as set by that many proxies: the client's real address for
         # per-IP limits and the kiosk list, and https for secure cookies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    _setup_log(app)
+    REQUEST_LOG.setLevel(logging.INFO)
+    REQUEST_LOG.addFilter(MASK)
     # First of all: a request refused early (rate limit, CSRF) is timed and logged too.
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)

@@ -23,19 +23,26 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wizard import identity
+from wizard import i18n, identity
+from wizard.i18n import N_
 from wizard.models import CovidApplication, InsuranceRecord
 
 #: Insurance types in display order, and their short and full names.
 TYPES: tuple[str, ...] = ("labor", "employment", "occupational")
-TYPE_NAMES: dict[str, str] = {"labor": "勞保", "employment": "就保", "occupational": "職保"}
+TYPE_NAMES: dict[str, str] = {
+    "labor": N_("勞保"),
+    "employment": N_("就保"),
+    "occupational": N_("職保"),
+}
 TYPE_FULL_NAMES: dict[str, str] = {
-    "labor": "勞工保險",
-    "employment": "就業保險",
-    "occupational": "職業災害保險",
+    "labor": N_("勞工保險"),
+    "employment": N_("就業保險"),
+    "occupational": N_("職業災害保險"),
 }
 #: The first day each insurance existed: 就業保險法 took effect on 2003-01-01, 勞工職業災害保險及
 #: 保護法 on 2022-05-01 (勞保 itself dates from 1950).
@@ -45,7 +52,7 @@ TYPE_STARTS: dict[str, dt.date] = {
     "occupational": dt.date(2022, 5, 1),
 }
 
-COVID_STATUSES: tuple[str, ...] = ("受理中", "已核付", "不予給付")
+COVID_STATUSES: tuple[str, ...] = (N_("受理中"), N_("已核付"), N_("不予給付"))
 
 _ONE_DAY = dt.timedelta(days=1)
 
@@ -70,7 +77,7 @@ class Row:
 
     @property
     def type_name(self) -> str:
-        return TYPE_NAMES[self.insurance_type]
+        return _(TYPE_NAMES[self.insurance_type])
 
     @property
     def note(self) -> str:
@@ -78,10 +85,10 @@ class Row:
         次日調薪 when its end is followed by one (not a real withdrawal)."""
         parts = []
         if self.adjusted:
-            parts.append("調薪生效")
+            parts.append(_("調薪生效"))
         if self.continued:
-            parts.append("次日調薪")
-        return "；".join(parts)
+            parts.append(_("次日調薪"))
+        return _("；").join(parts)
 
     def overlaps(self, date_from: dt.date | None, date_to: dt.date | None) -> bool:
         if date_to is not None and self.enrolled_on > date_to:
@@ -234,15 +241,25 @@ class Duration:
     def text(self) -> str:
         """'12 年 3 月 4 日' (zero parts left out except when everything is zero)."""
         parts = [
-            f"{value} {unit}"
-            for value, unit in ((self.years, "年"), (self.months, "月"), (self.rest_days, "日"))
+            text
+            for value, text in (
+                (self.years, ngettext("%(num)s 年", "%(num)s 年", self.years)),
+                (self.months, ngettext("%(num)s 月", "%(num)s 月", self.months)),
+                (self.rest_days, ngettext("%(num)s 日", "%(num)s 日", self.rest_days)),
+            )
             if value
         ]
-        return " ".join(parts) or "0 日"
+        return " ".join(parts) or ngettext("%(num)s 日", "%(num)s 日", 0)
 
     def long_text(self) -> str:
         """'12 年 3 月 4 日（4,478 日，約 12.3 年）'."""
-        return f"{self.text()}（{self.days:,} 日，約 {self.decimal_years} 年）"
+        days = f"{self.days:,}"
+        return _(
+            "%(text)s（%(days)s 日，約 %(years)s 年）",
+            text=self.text(),
+            days=days,
+            years=self.decimal_years,
+        )
 
 
 @dataclass(frozen=True)
@@ -258,11 +275,11 @@ class TypeSummary:
 
     @property
     def type_name(self) -> str:
-        return TYPE_NAMES[self.insurance_type]
+        return _(TYPE_NAMES[self.insurance_type])
 
     @property
     def full_name(self) -> str:
-        return TYPE_FULL_NAMES[self.insurance_type]
+        return _(TYPE_FULL_NAMES[self.insurance_type])
 
     @property
     def enrolled(self) -> bool:
@@ -272,10 +289,10 @@ class TypeSummary:
     def status_text(self) -> str:
         """投保中, 未在保（YYYY/MM/DD 退保）, or 無投保紀錄."""
         if self.current:
-            return "投保中"
+            return _("投保中")
         if self.last_withdrawn_on is not None:
-            return f"未在保（{slash(self.last_withdrawn_on)} 退保）"
-        return "無投保紀錄"
+            return _("未在保（%(date)s 退保）", date=i18n.day(self.last_withdrawn_on))
+        return _("無投保紀錄")
 
     @property
     def salary(self) -> int | None:

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from wizard.i18n import N_
 from wizard.records import TYPE_STARTS
 
 Steps = tuple[tuple[str, int], ...]
@@ -45,10 +46,10 @@ class Covid:
     decided_on: str | None = None
 
 
-SICK = "確診普通傷病給付"
-HOME_CARE = "確診居家照護普通傷病給付"
-OCCUPATIONAL_DISEASE = "職業病傷病給付（確診COVID-19）"
-LIVING = "自營作業者或無一定雇主勞工生活補貼"
+SICK = N_("確診普通傷病給付")
+HOME_CARE = N_("確診居家照護普通傷病給付")
+OCCUPATIONAL_DISEASE = N_("職業病傷病給付（確診COVID-19）")
+LIVING = N_("自營作業者或無一定雇主勞工生活補貼")
 
 #: national_id → jobs, oldest first.
 HISTORIES: dict[str, tuple[Job, ...]] = {

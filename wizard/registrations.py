@@ -14,7 +14,7 @@ from flask import current_app, session
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wizard import clock, flow
+from wizard import clock, flow, i18n
 from wizard.models import AuditEvent, Registration
 
 SESSION_KEY = "registration"
@@ -81,7 +81,7 @@ def start(db: Session) -> Registration:
     )
     db.add(registration)
     db.flush()
-    session.clear()
+    i18n.clear_session()
     session[SESSION_KEY] = reference
     return registration
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
+
 _TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|(Android(?!.*Mobile))", re.I)
 _PHONE = re.compile(r"iPhone|iPod|Mobile|Windows Phone|Opera Mini|IEMobile", re.I)
 
@@ -46,6 +48,6 @@ def guess_device(user_agent: str, ch_mobile: str | None = None) -> str:
 def summary(user_agent: str) -> str:
     """Coarse words for the browser: 'Chrome / Windows'. Never the full string (fingerprint)."""
     ua = user_agent or ""
-    browser = next((name for token, name in _BROWSERS if token in ua), "瀏覽器")
+    browser = next((name for token, name in _BROWSERS if token in ua), _("瀏覽器"))
     system = next((name for token, name in _SYSTEMS if token in ua), "")
     return f"{browser} / {system}" if system else browser

@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // The words this file shows, in the page's language: the layout puts them on <body> as JSON
+  // (data-i18n); the Chinese here is only the fallback.
+  var TEXT = (function () {
+    try { return JSON.parse(document.body.getAttribute("data-i18n") || "{}"); } catch (e) { return {}; }
+  })();
+  function t(key, fallback) { return Object.prototype.hasOwnProperty.call(TEXT, key) ? TEXT[key] : fallback; }
+
   // Step 3: the SIM question only matters for tablets; without JavaScript it is always shown.
   function syncSimQuestion(root) {
     var question = root.querySelector("[data-shown-for]");
@@ -27,11 +34,11 @@
       // screen readers only, tells the two toggles apart.
       function show(visible) {
         input.type = visible ? "text" : "password";
-        button.textContent = visible ? "隱藏密碼" : "顯示密碼";
+        button.textContent = visible ? t("hidePassword", "隱藏密碼") : t("showPassword", "顯示密碼");
         if (name) {
           var which = document.createElement("span");
           which.className = "visually-hidden";
-          which.textContent = "：" + name;
+          which.textContent = t("fieldSeparator", "：") + name;
           button.appendChild(which);
         }
       }
@@ -57,7 +64,37 @@
   // Step 4: the QR code's countdown. The server decides expiry (the status poll says so);
   // this only shows the time left, and tells screen readers at a few moments, not every second.
   var countdownTimer = null;
-  var ANNOUNCE_AT = { 240: "剩下 4 分鐘", 180: "剩下 3 分鐘", 120: "剩下 2 分鐘", 60: "剩下 1 分鐘", 30: "剩下 30 秒", 0: "QR Code 已逾時" };
+  var ANNOUNCE_AT = {
+    240: t("left240", "剩下 4 分鐘"), 180: t("left180", "剩下 3 分鐘"), 120: t("left120", "剩下 2 分鐘"),
+    60: t("left60", "剩下 1 分鐘"), 30: t("left30", "剩下 30 秒"), 0: t("left0", "QR Code 已逾時")
+  };
+
+  // The language switch. The header is not swapped by htmx, so its link may name an older page:
+  // go to the page shown now. On a form that keeps what was typed (step 2: data-keeps-typing),
+  // post the form natively instead (action=language), so every box comes back in the other
+  // language; nothing goes to web storage.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-lang-switch]") : null;
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    var code = link.getAttribute("data-lang-switch");
+    var form = document.querySelector("form[data-keeps-typing]");
+    if (form) {
+      var action = new URL(form.getAttribute("action") || window.location.href, window.location.href);
+      action.searchParams.set("lang", code);
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "action";
+      input.value = "language";
+      form.appendChild(input);
+      form.setAttribute("action", action.pathname + action.search);
+      form.submit();  // not requestSubmit: a full page load, not an htmx swap
+      return;
+    }
+    var url = new URL(window.location.href);
+    url.searchParams.set("lang", code);
+    window.location.assign(url.pathname + url.search + url.hash);
+  });
   function startCountdown(root) {
     var box = root.querySelector(".countdown[data-expires-in]");
     if (countdownTimer) { clearInterval(countdownTimer); countdownTimer = null; }

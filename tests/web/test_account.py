@@ -57,6 +57,12 @@ def logout(client: FlaskClient) -> None:
     client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
 
 
+def rows(app: Flask, statement):  # type: ignore[no-untyped-def]
+    """Query the database in a session that is closed at once (no connection left open)."""
+    with app.extensions["db_sessionmaker"]() as db:
+        return db.scalars(statement).all()
+
+
 def form_error(response) -> str:  # type: ignore[no-untyped-def]
     match = re.search(r'<p id="form-error">(.*?)</p>', response.get_data(as_text=True), re.S)
     return unescape(match.group(1)) if match else ""
@@ -72,11 +78,9 @@ def test_first_login_binds_then_reads_the_notice_then_the_portal(
     response = wizard.post("/notice", {})
     assert response.headers["Location"] == "/portal"
     assert wizard.get("/portal").status_code == 200
-    with app.app_context():
-        db = app.extensions["db_sessionmaker"]()
-        binding = db.scalars(select(DeviceBinding)).one()
-        assert binding.kind == "cookie"  # no JavaScript: the weaker fallback, recorded
-        assert db.scalars(select(Account)).one().notice_read_at is not None
+    (binding,) = rows(app, select(DeviceBinding))
+    assert binding.kind == "cookie"  # no JavaScript: the weaker fallback, recorded
+    assert rows(app, select(Account))[0].notice_read_at is not None
 
 
 def test_the_device_cookie_is_httponly_and_samesite(wizard: WizardClient) -> None:
@@ -98,8 +102,7 @@ def test_a_registration_binds_once(wizard: WizardClient, app: Flask) -> None:
     wizard.client.set_cookie("bli_session", before)
     again = wizard.client.post("/register/bind", data=data)
     assert again.headers["Location"] == "/login"
-    with app.app_context():
-        assert len(app.extensions["db_sessionmaker"]().scalars(select(DeviceBinding)).all()) == 1
+    assert len(rows(app, select(DeviceBinding))) == 1
 
 
 def test_the_new_binding_is_announced_to_the_number_with_a_revoke_link(
@@ -108,8 +111,7 @@ def test_the_new_binding_is_announced_to_the_number_with_a_revoke_link(
     register_and_bind(wizard)
     outbox = client.get("/simulator/outbox").get_data(as_text=True)
     assert "09****78" in outbox and "綁定新裝置" in outbox
-    with app.app_context():
-        message = app.extensions["db_sessionmaker"]().scalars(select(SmsMessage)).one()
+    (message,) = rows(app, select(SmsMessage))
     link = re.search(r"http://localhost(/not-me/\S+?) ", message.body).group(1)
     other = app.test_client()
     confirm = other.get(link)
@@ -177,9 +179,8 @@ def test_five_failures_lock_for_15_minutes_then_longer(
     for attempt in range(5):
         response = login(wizard.client, password=f"wrong {attempt} yyyyy")
     assert "已暫停至 17:30" in form_error(response)
-    with app.app_context():
-        account = app.extensions["db_sessionmaker"]().scalars(select(Account)).one()
-        assert account.lock_count == 1
+    (account,) = rows(app, select(Account))
+    assert account.lock_count == 1
 
 
 def test_repeated_locks_grow(wizard: WizardClient, clock: FrozenClock) -> None:
@@ -244,12 +245,7 @@ def test_reapplying_replaces_this_browsers_binding(wizard: WizardClient, app: Fl
     logout(wizard.client)
     wizard.get("/login?reapply=1")
     register_and_bind(wizard)
-    with app.app_context():
-        bindings = (
-            app.extensions["db_sessionmaker"]()
-            .scalars(select(DeviceBinding).order_by(DeviceBinding.id))
-            .all()
-        )
+    bindings = rows(app, select(DeviceBinding).order_by(DeviceBinding.id))
     assert [b.revoked_reason for b in bindings] == ["replaced", None]
 
 
@@ -260,12 +256,7 @@ def test_revoke_a_device_from_another_one(app: Flask, clock: FrozenClock) -> Non
     register_and_bind(phone)
     page = phone.get("/account/devices").get_data(as_text=True)
     assert page.count("撤銷") >= 2
-    with app.app_context():
-        first = (
-            app.extensions["db_sessionmaker"]()
-            .scalars(select(DeviceBinding).order_by(DeviceBinding.id))
-            .first()
-        )
+    first = rows(app, select(DeviceBinding).order_by(DeviceBinding.id))[0]
     response = phone.post(f"/account/devices/{first.id}/revoke", {})
     assert response.headers["Location"] == "/account/devices"
     assert laptop.get("/portal").status_code == 303  # its session ended with the binding
@@ -307,17 +298,15 @@ def test_logout_ends_the_session_on_the_server(wizard: WizardClient, app: Flask)
     thief = app.test_client()
     thief.set_cookie("bli_session", stolen)
     assert thief.get("/portal").status_code == 303
-    with app.app_context():
-        row = app.extensions["db_sessionmaker"]().scalars(select(UserSession)).one()
-        assert row.ended_at is not None
+    (row,) = rows(app, select(UserSession))
+    assert row.ended_at is not None
 
 
 def test_audit_events_are_masked(wizard: WizardClient, app: Flask) -> None:
     register_and_bind(wizard)
     logout(wizard.client)
     login(wizard.client, password="wrong password one")
-    with app.app_context():
-        events = app.extensions["db_sessionmaker"]().scalars(select(AuditEvent)).all()
+    events = rows(app, select(AuditEvent))
     kinds = {e.kind for e in events}
     assert {"binding.created.cookie", "login.failed"} <= kinds
     for event in events:
@@ -333,8 +322,7 @@ def test_kiosk_never_binds(app: Flask) -> None:
     response = _bind(wizard, {})
     assert response.headers["Location"] == "/notice"
     assert not any(c.startswith("bli_device=") for c in response.headers.getlist("Set-Cookie"))
-    with app.app_context():
-        assert app.extensions["db_sessionmaker"]().scalars(select(DeviceBinding)).all() == []
+    assert rows(app, select(DeviceBinding)) == []
     _ = devices  # the module under test
 
 

@@ -472,6 +472,10 @@ def test_http_gateway_settings_that_pass() -> None:
         CARRIER_GATEWAY_URL="https://gw.example/carrier",
         CARRIER_GATEWAY_TOKEN=TOKEN,
         PRODUCTION=True,
+        # What production needs besides the gateway (tests/web/test_production.py).
+        DATABASE_URL="postgresql+psycopg://wizard@db.example/wizard",
+        SECRET_KEY="s" * 32,
+        RATELIMIT_STORAGE_URI="redis://redis.example:6379/0",
     )
     check(config)
     assert config["RATELIMIT_ENABLED"] is True

@@ -75,6 +75,10 @@ def test_rate_limits_cannot_be_turned_off_with_a_real_gateway(production: bool) 
         **HTTP_GATEWAY,
         "RATELIMIT_ENABLED": False,
         "PRODUCTION": production,
+        # What production needs besides the gateway (tests/web/test_production.py).
+        "DATABASE_URL": "postgresql+psycopg://wizard@db.example/wizard",
+        "SECRET_KEY": "s" * 32,
+        "RATELIMIT_STORAGE_URI": "redis://redis.example:6379/0",
     }
     wizard_config.check(settings)
     assert settings["RATELIMIT_ENABLED"] is True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
@@ -20,6 +20,7 @@ from wizard import (
     db,
     devices,
     flow,
+    i18n,
     identity,
     kiosk,
     registrations,
@@ -236,7 +237,7 @@ def logout() -> Response:
     if row is not None:
         auth.end(database, row, clock.now())
         database.commit()
-    session.clear()
+    i18n.clear_session()
     flash(_("您已登出。"), "info")
     return _see_other("login.index")
 
@@ -288,7 +289,7 @@ def device_revoke(binding_id: int) -> Response:
     database.commit()
     flash(_("已撤銷「%(label)s」的綁定。", label=binding.label), "info")
     if binding.id == row.binding_id:
-        session.clear()
+        i18n.clear_session()
         return full_redirect(url_for("login.index"))
     return _see_other("account.device_list")
 

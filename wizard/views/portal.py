@@ -14,19 +14,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 from wtforms import Form, SelectChoice, SelectMultipleField, StringField
 
-from wizard import auth, clock, db, documents, identity, records
+from wizard import auth, clock, db, documents, i18n, identity, records
+from wizard.i18n import N_
 from wizard.limits import limiter
 from wizard.models import Account, AuditEvent
 from wizard.rendering import render
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
-#: Dates in the portal's templates: ``{{ day | ymd }}`` is YYYY/MM/DD ('' for None).
-bp.add_app_template_filter(records.slash, "ymd")
+#: Dates in the portal's templates: ``{{ day | ymd }}`` is YYYY/MM/DD in Chinese, 30 Nov 2026 in
+#: English ('' for None).
+bp.add_app_template_filter(i18n.day, "ymd")
 
 #: Each download is a recorded document: plenty for a person, not enough to flood the table.
 DOWNLOADS = "10 per minute; 200 per day"
@@ -42,16 +46,21 @@ def _defaults(state: Any) -> None:
 @dataclass(frozen=True)
 class Application:
     kind: str
+    #: Chinese, marked for extraction: translated where shown (``_(application.name)``).
     name: str
     text: str
 
 
 #: The applications (申辦) of the e-service system: shown, disabled, refused by the server.
 APPLICATIONS: tuple[Application, ...] = (
-    Application("benefit", "勞保給付申請", "老年、失能、生育、傷病、死亡給付的線上申請。"),
-    Application("salary", "投保薪資調整", "投保單位或職業工會會員的月投保薪資調整申報。"),
-    Application("occupational", "職災給付申請", "職業傷病的醫療、傷病、失能等給付的線上申請。"),
-    Application("covid", "COVID-19 給付申請", "確診 COVID-19 的普通傷病給付或職業病給付申請。"),
+    Application("benefit", N_("勞保給付申請"), N_("老年、失能、生育、傷病、死亡給付的線上申請。")),
+    Application("salary", N_("投保薪資調整"), N_("投保單位或職業工會會員的月投保薪資調整申報。")),
+    Application(
+        "occupational", N_("職災給付申請"), N_("職業傷病的醫療、傷病、失能等給付的線上申請。")
+    ),
+    Application(
+        "covid", N_("COVID-19 給付申請"), N_("確診 COVID-19 的普通傷病給付或職業病給付申請。")
+    ),
 )
 _APPLICATION_KINDS = ", ".join(a.kind for a in APPLICATIONS)
 
@@ -72,7 +81,7 @@ def home() -> Response:
     account = _account()
     return render(
         "portal/home.html",
-        title="查詢作業",
+        title=_("查詢作業"),
         account=account,
         masked_id=identity.mask_national_id(account.national_id),
         applications=APPLICATIONS,
@@ -86,12 +95,12 @@ class RecordsFilter(Form):
     """The filter, read from the query string (a GET form: nothing to protect with CSRF)."""
 
     types = SelectMultipleField(
-        "保險別",
-        choices=[SelectChoice(kind, records.TYPE_NAMES[kind]) for kind in records.TYPES],
+        _l("保險別"),
+        choices=[SelectChoice(kind, _l(records.TYPE_NAMES[kind])) for kind in records.TYPES],
         validate_choice=False,
     )
-    date_from = StringField("起日")
-    date_to = StringField("迄日")
+    date_from = StringField(_l("起日"))
+    date_to = StringField(_l("迄日"))
 
     def __init__(self, formdata: MultiDict[str, str]) -> None:
         super().__init__(formdata)
@@ -101,12 +110,16 @@ class RecordsFilter(Form):
         """Read the filter; messages beside each field. An empty filter means everything."""
         chosen = tuple(self.types.data or ())
         if any(kind not in records.TYPES for kind in chosen):
-            self.types.errors = ["請從勞保、就保、職保中選擇"]
+            self.types.errors = [_("請從勞保、就保、職保中選擇")]
         date_from = self._date(self.date_from)
         date_to = self._date(self.date_to)
         if date_from and date_to and date_from > date_to:
             self.date_to.errors = [
-                f"迄日（{records.slash(date_to)}）不能早於起日（{records.slash(date_from)}）"
+                _(
+                    "迄日（%(to)s）不能早於起日（%(from)s）",
+                    to=i18n.day(date_to),
+                    **{"from": i18n.day(date_from)},
+                )
             ]
         if self.errors:
             return False
@@ -118,16 +131,21 @@ class RecordsFilter(Form):
         text = (field.data or "").strip()
         if not text:
             return None
-        label = field.label.text
+        label = str(field.label.text)
         try:
             return records.parse_date(text)
         except records.InvalidDate as exc:
             field.errors = [
                 {
-                    "format": f"{label}的格式不正確，請依 2020/01/31 的格式輸入"
-                    "（也可以輸入民國年，例如 109/01/31）",
-                    "day": f"{label}沒有這一天（{text}），請檢查月份與日期",
-                    "range": f"{label}請輸入 1950 年到 2099 年之間的日期",
+                    "format": _(
+                        "%(label)s的格式不正確，請依 2020/01/31 的格式輸入"
+                        "（也可以輸入民國年，例如 109/01/31）",
+                        label=label,
+                    ),
+                    "day": _(
+                        "%(label)s沒有這一天（%(text)s），請檢查月份與日期", label=label, text=text
+                    ),
+                    "range": _("%(label)s請輸入 1950 年到 2099 年之間的日期", label=label),
                 }[exc.code]
             ]
             return None
@@ -158,7 +176,7 @@ def records_page() -> Response:
     form = _filter()
     if form.errors:
         return render(
-            "portal/records.html", title="個人投保資料查詢", errors=True, form=form, rows=None
+            "portal/records.html", title=_("個人投保資料查詢"), errors=True, form=form, rows=None
         )
     query = form.query
     session_ = db.session()
@@ -168,7 +186,7 @@ def records_page() -> Response:
     today = _today()
     return render(
         "portal/records.html",
-        title="個人投保資料查詢",
+        title=_("個人投保資料查詢"),
         form=form,
         query=query,
         rows=rows,
@@ -215,7 +233,7 @@ def _download(fmt: str) -> Response:
         return render(
             "portal/pdf_unavailable.html",
             status=503,
-            title="PDF 暫時無法產生",
+            title=_("PDF 暫時無法產生"),
             csv_args=_filter_args(query),
         )
     session_.add(
@@ -257,7 +275,7 @@ def covid() -> Response:
     account = _account()
     return render(
         "portal/covid.html",
-        title="COVID-19 申辦進度查詢",
+        title=_("COVID-19 申辦進度查詢"),
         applications=records.covid(db.session(), account.national_id),
         covid_application=next(a for a in APPLICATIONS if a.kind == "covid"),
     )

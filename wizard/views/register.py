@@ -13,7 +13,18 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from wizard import captcha, clock, db, flow, identity, limits, passwords, registrations, useragent
+from wizard import (
+    captcha,
+    clock,
+    db,
+    flow,
+    i18n,
+    identity,
+    limits,
+    passwords,
+    registrations,
+    useragent,
+)
 from wizard.carrier import PersonClaim, PrecheckOutcome, gateway
 from wizard.forms import DeviceForm, PersonalForm
 from wizard.limits import CAPTCHA_REFRESHES, STEP_SUBMISSIONS, limiter
@@ -93,12 +104,12 @@ def _carriers(session: Session) -> list[Carrier]:
 def _carrier_choices(carriers: list[Carrier]) -> list[SelectChoice]:
     choices = [SelectChoice("", _("請選擇"))]
     for carrier in carriers:
-        label = carrier.name
+        label = i18n.carrier_name(carrier)
         if carrier.operator is not None:
             label = _(
                 "%(brand)s（已併入%(operator)s）",
-                brand=carrier.name,
-                operator=carrier.operator.name,
+                brand=i18n.carrier_name(carrier),
+                operator=i18n.carrier_name(carrier.operator),
             )
         choices.append(SelectChoice(carrier.code, label))
     return choices
@@ -158,6 +169,11 @@ def personal() -> Response:
             _prefill(form, registration)
         if _ensure_captcha(registration) or action:
             session.commit()
+        return _render_personal(form, registration, notes)
+    if action == "language":
+        # The language switch with JavaScript posts what was typed (wizard/i18n.py): show the
+        # boxes again as they were, in the other language; nothing is checked or stored. As
+        # everywhere, the passwords and the CAPTCHA answer are never sent back to the browser.
         return _render_personal(form, registration, notes)
     if action in ("new_captcha", "text_captcha", "image_captcha"):
         # Without JavaScript these buttons post the whole form: keep what was typed.

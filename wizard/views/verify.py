@@ -12,7 +12,17 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from wizard import clock, db, flow, handoff, identity, registrations, useragent, verification
+from wizard import (
+    clock,
+    db,
+    flow,
+    handoff,
+    i18n,
+    identity,
+    registrations,
+    useragent,
+    verification,
+)
 from wizard.carrier import NetworkIdentity, NetworkOutcome, gateway, network_identity
 from wizard.limits import CAPTCHA_REFRESHES, STEP_SUBMISSIONS, limiter
 from wizard.messages import message
@@ -337,7 +347,7 @@ def open_link(token: str) -> Response:
     )
     database.commit()
     # A session of the phone's own: nothing of any other registration comes along.
-    session.clear()
+    i18n.clear_session()
     session[PHONE_KEY] = reference
     return redirect_phone()
 
