@@ -4,21 +4,45 @@ TEST_DATABASE_URL is set), its test client, a frozen clock, and the wizard helpe
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers import FIXED_CAPTCHA, WizardClient
 from wizard import create_app
+from wizard import db as wizard_db
 from wizard.clock import FrozenClock
 from wizard.models import Base
 from wizard.seed import seed
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+#: Every engine any app makes during the tests. Tests that build a second app (another
+#: "worker", a restart) leave its pool open; it is closed after the test, not whenever the
+#: garbage collector gets to it (psycopg would warn then, inside some later test).
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+_make_engine = wizard_db.make_engine
+
+
+def _tracked_make_engine(url: str) -> Engine:
+    engine = _make_engine(url)
+    _ENGINES.add(engine)
+    return engine
+
+
+wizard_db.make_engine = _tracked_make_engine
+
+
+@pytest.fixture(autouse=True)
+def _close_every_pool() -> Iterator[None]:
+    yield
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 def _reset_postgres(url: str) -> None:
