@@ -164,8 +164,10 @@ def production_problems(config: dict[str, object], instance_secret: str | None) 
         )
     storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
     if not storage.startswith(REDIS_SCHEMES):
+        # Only the scheme: the rest may hold a password.
+        shown = repr(storage.split("://", 1)[0] + "://") if "://" in storage else "not set"
         problems.append(
-            f"RATELIMIT_STORAGE_URI is {storage!r}: workers would not share rate-limit"
+            f"RATELIMIT_STORAGE_URI is {shown}: workers would not share rate-limit"
             " counters; production needs Redis (redis://host:6379/0)."
         )
     return problems

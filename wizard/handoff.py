@@ -16,11 +16,12 @@ import hashlib
 import hmac
 import io
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 
 import segno
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wizard.models import Handoff, Registration
@@ -129,6 +130,61 @@ def latest_for(db: Session, registration_id: int) -> Handoff | None:
         .order_by(Handoff.id.desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class PollView:
+    """What the desktop's status poll needs, read in one statement."""
+
+    step: str
+    live: bool  # the registration exists, is not purged and has not expired
+    verify_failures: int
+    status: str | None  # the latest hand-off's stored status (None: no hand-off yet)
+    expires_at: dt.datetime | None
+    outcome: str | None
+
+    def effective_status(self, now: dt.datetime) -> Status:
+        if self.status is None:
+            return Status.EXPIRED
+        status = Status(self.status)
+        if status in LIVE and self.expires_at is not None and self.expires_at <= now:
+            return Status.EXPIRED
+        return status
+
+
+def poll_view(db: Session, ref_hash: str, now: dt.datetime) -> PollView | None:
+    """One indexed read for the polling request (it runs every 2 s on every waiting desktop):
+    the registration by its unique reference hash, joined to its newest hand-off."""
+    newest = (
+        select(func.max(Handoff.id))
+        .where(Handoff.registration_id == Registration.id)
+        .correlate(Registration)
+        .scalar_subquery()
+    )
+    row = db.execute(
+        select(
+            Registration.step,
+            Registration.purged,
+            Registration.expires_at,
+            Registration.verify_failures,
+            Handoff.status,
+            Handoff.expires_at,
+            Handoff.outcome,
+        )
+        .outerjoin(Handoff, Handoff.id == newest)
+        .where(Registration.ref_hash == ref_hash)
+    ).first()
+    if row is None:
+        return None
+    step, purged, expires_at, failures, status, handoff_expires, outcome = row
+    return PollView(
+        step=step,
+        live=not purged and expires_at > now,
+        verify_failures=failures or 0,
+        status=status,
+        expires_at=handoff_expires,
+        outcome=outcome,
+    )
 
 
 def phone_ref_hash(reference: str) -> str:

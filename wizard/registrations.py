@@ -49,6 +49,12 @@ def _hash(reference: str) -> str:
     return hashlib.sha256(reference.encode()).hexdigest()
 
 
+def reference_hash() -> str | None:
+    """SHA-256 of this browser's registration reference, or None when it has none."""
+    reference = session.get(SESSION_KEY)
+    return _hash(reference) if isinstance(reference, str) else None
+
+
 def current(db: Session) -> Registration | None:
     """The live registration of this browser, or None (none started, or expired)."""
     reference = session.get(SESSION_KEY)

@@ -920,3 +920,24 @@ def test_a_head_request_does_not_use_the_code_up(app: Flask, desktop: Desktop) -
     assert app.test_client().head(path).status_code == 200
     assert snapshot(app) == before
     assert opened_phone(app, path).page().status_code == 200
+
+
+def test_the_poll_is_one_database_read(app: Flask, desktop: Desktop) -> None:
+    """Every waiting desktop polls every 2 s: the request reads once and writes nothing."""
+    from sqlalchemy import event
+
+    desktop.qr_path()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert desktop.poll("/register/qr/status?seen=waiting:").status_code == 204
+        assert desktop.poll("/register/qr/status?seen=").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 2, statements
+    assert all(s.lstrip().upper().startswith("SELECT") for s in statements)

@@ -197,10 +197,18 @@ def test_a_gateway_problem_is_listed_with_the_production_ones(tmp_path: Path) ->
     assert "DEBUG is on" in str(refused.value)
 
 
-def test_a_database_password_is_not_repeated(tmp_path: Path) -> None:
+def test_passwords_in_urls_are_not_repeated(tmp_path: Path) -> None:
+    config = production_config(
+        tmp_path,
+        DATABASE_URL="postgresql://u:hunter2@db:port/x",
+        RATELIMIT_STORAGE_URI="memcached://u:hunter3@cache:11211",
+    )
     with pytest.raises(ConfigError) as refused:
-        create_app(production_config(tmp_path, DATABASE_URL="postgresql://u:hunter2@db:port/x"))
-    assert "hunter2" not in str(refused.value)
+        create_app(config)
+    message = str(refused.value)
+    assert "DATABASE_URL is not a PostgreSQL URL" in message
+    assert "RATELIMIT_STORAGE_URI is 'memcached://'" in message
+    assert "hunter2" not in message and "hunter3" not in message
 
 
 def test_refused_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

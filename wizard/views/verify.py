@@ -154,25 +154,22 @@ def _render_qr(
 
 @bp.get("/register/qr/status")
 def qr_status() -> Response:
-    """Polled by the waiting page: reads only. 204 while nothing changed."""
-    database = db.session()
-    registration = registrations.current(database)
-    if registration is None:
-        return _finish_polling(url_for("login.index"))
-    if registration.step == flow.Step.VERIFIED.value:
-        return _finish_polling(url_for("verify.done"))
+    """Polled by the waiting page: reads only, one statement. 204 while nothing changed."""
+    ref_hash = registrations.reference_hash()
     now = clock.now()
-    item = handoff.latest_for(database, registration.id)
-    status = handoff.effective_status(item, now).value if item else "expired"
-    seen = request.args.get("seen", "")
-    outcome = item.outcome if item else None
-    if seen == f"{status}:{outcome or ''}":
+    view = handoff.poll_view(db.session(), ref_hash, now) if ref_hash else None
+    if view is None or not view.live:
+        return _finish_polling(url_for("login.index"))
+    if view.step == flow.Step.VERIFIED.value:
+        return _finish_polling(url_for("verify.done"))
+    status = view.effective_status(now).value
+    if request.args.get("seen", "") == f"{status}:{view.outcome or ''}":
         return Response(status=204)
     response = render(
         "steps/_qr_status.html",
         state=status,
-        outcome=outcome,
-        locked=verification.locked(registration),
+        outcome=view.outcome,
+        locked=view.verify_failures >= verification.MAX_FAILURES,
         poll_seconds=POLL_SECONDS,
         oob=True,
     )
