@@ -65,6 +65,14 @@ def _simulator_panel_needed() -> bool:
     )
 
 
+def _pending(step: flow.Step) -> tuple[Registration | None, Response | None]:
+    """``guard(step)``; and once the carrier has confirmed, send the person to step 6."""
+    registration, redirect_to = guard(db.session(), step)
+    if registration is not None and registration.step == flow.Step.VERIFIED.value:
+        return None, go(flow.Step.VERIFIED)
+    return registration, redirect_to
+
+
 # --- step 4 on the applying device --------------------------------------------------------
 
 
@@ -102,11 +110,9 @@ def _issue(registration: Registration, now: dt.datetime) -> tuple[Handoff, str]:
 def qr() -> Response:
     """Step 4: the QR code, its countdown and the live status of the hand-off."""
     database = db.session()
-    registration, redirect_to = guard(database, flow.Step.QR_SCAN)
+    registration, redirect_to = _pending(flow.Step.QR_SCAN)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
-    if registration.step == flow.Step.VERIFIED.value:
-        return go(flow.Step.VERIFIED)
     now = clock.now()
     latest = handoff.latest_for(database, registration.id)
     if (
@@ -189,12 +195,9 @@ def _finish_polling(target: str) -> Response:
 @bp.post("/register/qr/check")
 def qr_check() -> Response:
     """我已在手機完成驗證 (works without JavaScript): go on if the phone has verified."""
-    database = db.session()
-    registration, redirect_to = guard(database, flow.Step.QR_SCAN)
+    registration, redirect_to = _pending(flow.Step.QR_SCAN)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
-    if registration.step == flow.Step.VERIFIED.value:
-        return go(flow.Step.VERIFIED)
     flash(_("手機上還沒有完成驗證。請在手機上按「開始驗證」，完成後再按一次。"), "info")
     return go(flow.Step.QR_SCAN)
 
@@ -204,11 +207,9 @@ def qr_check() -> Response:
 def qr_regenerate() -> Response:
     """重新產生QRCode: the old code dies at once; failure counters stay."""
     database = db.session()
-    registration, redirect_to = guard(database, flow.Step.QR_SCAN)
+    registration, redirect_to = _pending(flow.Step.QR_SCAN)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
-    if registration.step == flow.Step.VERIFIED.value:
-        return go(flow.Step.VERIFIED)
     if verification.locked(registration):
         return go(flow.Step.QR_SCAN)
     now = clock.now()
@@ -533,12 +534,9 @@ def phone_cancel() -> Response:
 @bp.get("/register/verify")
 def verify() -> Response:
     """Step 5 on the device that applied (it has the SIM)."""
-    database = db.session()
-    registration, redirect_to = guard(database, flow.Step.VERIFY)
+    registration, redirect_to = _pending(flow.Step.VERIFY)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
-    if registration.step == flow.Step.VERIFIED.value:
-        return go(flow.Step.VERIFIED)
     return _render_verify(registration, item=None)
 
 
@@ -547,11 +545,9 @@ def verify() -> Response:
 def verify_submit() -> Response:
     """開始驗證 on the applying device."""
     database = db.session()
-    registration, redirect_to = guard(database, flow.Step.VERIFY)
+    registration, redirect_to = _pending(flow.Step.VERIFY)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
-    if registration.step == flow.Step.VERIFIED.value:
-        return go(flow.Step.VERIFIED)
     if verification.locked(registration):
         return _render_verify(registration, item=None, error=message("network.too_many"))
     if request.form.get("terms") != "yes":
