@@ -185,6 +185,9 @@ def test_an_expired_qr_code_is_refused_and_a_new_one_works(
 
     live_clock.advance(minutes=5, seconds=1)
     expect(qr_status(desktop)).to_contain_text("QR Code 已逾時", timeout=POLL_MS)
+    # The dead code and its countdown leave the page with the status (no reload needed).
+    expect(desktop.locator(".qr-image svg")).to_have_count(0)
+    expect(desktop.get_by_text("驗證有效時間")).to_have_count(0)
     phone = phone_on(new_context, ON_4G)
     open_dead_link(phone, old, "QR Code 已逾時", problems)
 

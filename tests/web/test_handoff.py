@@ -941,3 +941,14 @@ def test_the_poll_is_one_database_read(app: Flask, desktop: Desktop) -> None:
         event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 2, statements
     assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+
+def test_an_ended_hand_off_takes_its_qr_code_off_the_page(
+    app: Flask, desktop: Desktop, clock: FrozenClock
+) -> None:
+    desktop.qr_path()
+    waiting = desktop.poll("/register/qr/status?seen=").get_data(as_text=True)
+    assert 'id="qr-figure"' not in waiting
+    clock.advance(minutes=5, seconds=1)
+    expired = desktop.poll("/register/qr/status?seen=waiting:").get_data(as_text=True)
+    assert '<div id="qr-figure" hx-swap-oob="outerHTML"></div>' in expired
