@@ -99,12 +99,7 @@ class SimulatorGateway:
 
     def precheck(self, claim: PersonClaim) -> PrecheckResult:
         with self._session_factory() as db_session:
-            subscriber = db_session.scalars(
-                select(SimSubscriber).where(SimSubscriber.msisdn == claim.msisdn)
-            ).first()
-            chosen = db_session.scalars(
-                select(Carrier).where(Carrier.code == claim.carrier_code)
-            ).first()
+            subscriber, chosen = _registry_rows(db_session, claim.msisdn, claim.carrier_code)
             return PrecheckResult(_decide(claim, subscriber, chosen))
 
     def network_check(self, check: NetworkCheck) -> NetworkResult:
@@ -133,12 +128,7 @@ class SimulatorGateway:
         if by_network is not None:
             return NetworkResult(by_network)
         with self._session_factory() as db_session:
-            subscriber = db_session.scalars(
-                select(SimSubscriber).where(SimSubscriber.msisdn == check.msisdn)
-            ).first()
-            chosen = db_session.scalars(
-                select(Carrier).where(Carrier.code == check.carrier_code)
-            ).first()
+            subscriber, chosen = _registry_rows(db_session, check.msisdn, check.carrier_code)
             return NetworkResult(_decide_network(check, subscriber, chosen))
 
     @staticmethod
@@ -233,6 +223,17 @@ def _decide_network(
     if subscriber.status == "suspended":
         return NetworkOutcome.SUSPENDED
     return NetworkOutcome.OK
+
+
+def _registry_rows(
+    db_session: Session, msisdn: str, carrier_code: str
+) -> tuple[SimSubscriber | None, Carrier | None]:
+    """The registry's holder of ``msisdn`` and the brand the person chose."""
+    subscriber = db_session.scalars(
+        select(SimSubscriber).where(SimSubscriber.msisdn == msisdn)
+    ).first()
+    chosen = db_session.scalars(select(Carrier).where(Carrier.code == carrier_code)).first()
+    return subscriber, chosen
 
 
 def _decide(

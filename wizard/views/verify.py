@@ -76,11 +76,11 @@ def _pending(step: flow.Step) -> tuple[Registration | None, Response | None]:
 # --- step 4 on the applying device --------------------------------------------------------
 
 
-def _live_token(registration: Registration, now: dt.datetime) -> tuple[Handoff, str] | None:
-    """This browser's current QR code, when it is still usable."""
+def _live_token(latest: Handoff | None, now: dt.datetime) -> tuple[Handoff, str] | None:
+    """This browser's current QR code, when it is the registration's ``latest`` hand-off and
+    still usable."""
     database = db.session()
     token = session.get(QR_TOKEN_KEY)
-    latest = handoff.latest_for(database, registration.id)
     if not token or latest is None:
         return None
     try:
@@ -123,7 +123,7 @@ def qr() -> Response:
     ):
         registrations.audit(database, "handoff.expired", registration)
         database.commit()
-    live = _live_token(registration, now)
+    live = _live_token(latest, now)
     if live is None and _can_issue(latest, now):
         live = _issue(registration, now)
         database.commit()
