@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -28,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.poll import BIN, ROOT, free_port, gunicorn, wait_up  # noqa: E402
+from bench.poll import ROOT, free_port, gunicorn, prepare, wait_up, wrk  # noqa: E402
 
 PASSWORD = "a long benchmark passphrase"
 
@@ -119,21 +117,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-login-"))
-    env = dict(
-        os.environ,
-        WIZARD_INSTANCE_PATH=str(tmp),
-        FLASK_SECRET_KEY="bench",
-        FLASK_RATELIMIT_ENABLED="false",
-        FLASK_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
-    )
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "init-db"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    tmp, env = prepare("bench-login-", args.database_url)
     device_cookie = make_bound_account(env)
     port = free_port()
     server = gunicorn("wsgi:app", port, args.workers, env, ROOT, tmp / "site.pid")
@@ -163,24 +147,7 @@ def main() -> None:
             + 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
             + f'wrk.headers["Cookie"] = "{session_cookie}; bli_device={device_cookie}"\n'
         )
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                "-c8",
-                f"-d{args.seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                base + "/login/device",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        logins = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        p50 = re.search(r"50%\s+(\S+)", out).group(1)
+        logins, p50 = wrk(base + "/login/device", args.seconds, [], connections=8, script=script)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
@@ -190,8 +157,6 @@ def main() -> None:
     print(f"| argon2id verify alone (ceiling) | {ceiling:.1f} | |")
     print(f"| four-field login POST | {logins:.1f} | {p50} |")
     print(f"| ratio | {logins / ceiling:.2f} | |")
-    if bad:
-        print(f"WARNING: {bad.group(1)} error responses")
 
 
 if __name__ == "__main__":

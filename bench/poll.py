@@ -96,33 +96,35 @@ def drive_to_step_4(base: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def wrk(url: str, seconds: int, headers: list[str]) -> tuple[float, str]:
-    args = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+def wrk(
+    url: str, seconds: int, headers: list[str], connections: int = 32, script: Path | None = None
+) -> tuple[float, str]:
+    """Requests per second and the median latency; any error response stops the benchmark."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for header in headers:
         args += ["-H", header]
+    if script is not None:
+        args += ["-s", str(script)]
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{url}: {non2xx.group(1)} error responses")
     return rate, p50
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+def prepare(prefix: str, database_url: str | None, **extra: str) -> tuple[Path, dict[str, str]]:
+    """A fresh instance folder and database (SQLite there unless ``database_url``), made with
+    ``init-db``, and the environment the servers run with."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(
         os.environ,
         WIZARD_INSTANCE_PATH=str(tmp),
         FLASK_SECRET_KEY="bench",
-        FLASK_CAPTCHA_FIXED_ANSWER="BENCH",
         FLASK_RATELIMIT_ENABLED="false",
-        FLASK_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+        FLASK_DATABASE_URL=database_url or f"sqlite:///{tmp}/bench.sqlite3",
+        **extra,
     )
     subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", "init-db"],
@@ -131,6 +133,16 @@ def main() -> None:
         check=True,
         capture_output=True,
     )
+    return tmp, env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    tmp, env = prepare("bench-", args.database_url, FLASK_CAPTCHA_FIXED_ANSWER="BENCH")
     site_port, bare_port = free_port(), free_port()
     servers = [
         gunicorn("wsgi:app", site_port, args.workers, env, ROOT, tmp / "site.pid"),
