@@ -17,9 +17,10 @@ babel = Babel()
 
 def create_app(test_config: dict[str, object] | None = None, clock: object = None) -> Flask:
     """The application factory: settings, database, carrier gateway, views, CLI."""
-    from wizard import carrier as carrier_gateway
     from wizard import (
+        assets,
         cli,
+        compression,
         config,
         db,
         errors,
@@ -31,6 +32,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         templating,
         views,
     )
+    from wizard import carrier as carrier_gateway
     from wizard import clock as clocks
 
     app = Flask(
@@ -42,6 +44,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     )
     config.load(app, test_config)
     clocks.init_app(app, clock)  # type: ignore[arg-type]
+    compression.init_app(app)  # first after_request registered: runs last, on the final body
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
@@ -56,6 +59,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     )
     carrier_gateway.init_app(app)
     templating.init_app(app)
+    assets.init_app(app)  # hashed static URLs (asset_url), cached for a year
     errors.init_app(app)
     views.init_app(app)
     cli.init_app(app)
