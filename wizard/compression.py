@@ -3,9 +3,8 @@
 Flask and Werkzeug never compress, and there is no proxy in front of ``make serve`` that would:
 an ``after_request`` hook compresses a dynamic response when the client accepts gzip, the body
 is at least ``MIN_SIZE`` bytes, and it is an ordinary buffered body (never a streamed or
-``direct_passthrough`` one such as ``send_file``'s, never one already encoded, never with
-``Cache-Control: no-transform``). Static files are not handled here: ``wizard.assets`` keeps
-each one gzipped once, in memory, at start.
+``direct_passthrough`` one such as ``send_file``'s, never one already encoded). Static files
+are not handled here: ``wizard.assets`` keeps each one gzipped once, in memory, at start.
 
 BREACH (compression + a secret in the body + attacker-controlled text reflected in the same
 body + an observer of response sizes). Our pages hold secrets: the CSRF token, which Flask-WTF
@@ -77,7 +76,6 @@ def _compressible(response: Response) -> bool:
         and response.is_sequence
         and not response.direct_passthrough
         and "Content-Encoding" not in response.headers
-        and "no-transform" not in response.headers.get("Cache-Control", "")
     )
 
 
