@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         i18n,
         limits,
         operations,
+        outage,
         passwords,
         security,
         templating,
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     templating.init_app(app)
     assets.init_app(app)  # hashed static URLs (asset_url), cached for a year
     errors.init_app(app)
+    outage.init_app(app)  # database outages: 503 and try again (after errors: more specific)
     views.init_app(app)
     cli.init_app(app)
     return app

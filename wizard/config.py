@@ -28,6 +28,9 @@ DEFAULTS: dict[str, object] = {
     "SIM_FAILURE_RATE": 0.0,
     # When set (and only with the simulator), every CAPTCHA accepts this answer: automated tests.
     "CAPTCHA_FIXED_ANSWER": None,
+    # Fault tests only (with the simulator, never in production): a file holding seconds by
+    # which the server's clock is moved (wizard.clock.OffsetFileClock).
+    "CLOCK_OFFSET_FILE": None,
     "CAPTCHA_LIFETIME": dt.timedelta(minutes=10),
     # Incomplete registrations expire after this long without a change.
     "REGISTRATION_IDLE": dt.timedelta(minutes=30),
@@ -142,6 +145,7 @@ def production_problems(config: dict[str, object], instance_secret: str | None) 
         problems.append(
             "CAPTCHA_FIXED_ANSWER is for automated tests with the carrier simulator only: unset it."
         )
+    problems += _clock_hook_problems(config)
     if config.get("DEBUG"):
         problems.append("DEBUG is on: turn it off (FLASK_DEBUG=0, no --debug).")
     if config.get("WTF_CSRF_ENABLED") is False:
@@ -173,6 +177,15 @@ def production_problems(config: dict[str, object], instance_secret: str | None) 
     return problems
 
 
+def _clock_hook_problems(config: dict[str, object]) -> list[str]:
+    if config.get("CLOCK_OFFSET_FILE"):
+        return [
+            "CLOCK_OFFSET_FILE moves the server's clock for fault tests with the simulator"
+            " only: unset it."
+        ]
+    return []
+
+
 #: Rate-limit storages that every worker and host share.
 REDIS_SCHEMES = (
     "redis://",
@@ -197,6 +210,11 @@ def _check(config: dict[str, object]) -> None:
         # (In production, production_problems() names it with the others.)
         raise ConfigError(
             "CAPTCHA_FIXED_ANSWER is for automated tests with the carrier simulator only;"
+            " unset it for this configuration."
+        )
+    if config.get("CLOCK_OFFSET_FILE") and not simulator and not config["PRODUCTION"]:
+        raise ConfigError(
+            "CLOCK_OFFSET_FILE is for fault tests with the carrier simulator only;"
             " unset it for this configuration."
         )
     if not simulator and not config["RATELIMIT_ENABLED"]:

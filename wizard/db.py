@@ -21,14 +21,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+#: Seconds (libpq's connect_timeout) to reach PostgreSQL before a request gives up.
+CONNECT_TIMEOUT = 5
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # hide_parameters: SQL logging and error messages never show the values (personal data).
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # pool_pre_ping: after a database restart each pooled connection is found dead at checkout
+    # and replaced (the first one found also invalidates the rest), so the workers recover
+    # without a restart. connect_timeout: while the server is unreachable a request fails
+    # within seconds (answered 503 by wizard.outage), far inside gunicorn's worker timeout.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        hide_parameters=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
 
 

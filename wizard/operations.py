@@ -19,12 +19,14 @@ import sys
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wizard import db
 from wizard.config import REDIS_SCHEMES
 from wizard.limits import limiter
+from wizard.outage import RETRY_AFTER
 from wizard.security import MASK
 
 #: One JSON line per request (see the module's docstring).
@@ -59,12 +61,40 @@ def readyz() -> tuple[Response, int]:
     failed = [name for name, state in checks.items() if state != "ok"]
     body = jsonify(status="unavailable" if failed else "ready", checks=checks, failed=failed)
     body.headers.update(_NO_STORE)
+    if failed:
+        body.headers["Retry-After"] = str(RETRY_AFTER)
     return body, 503 if failed else 200
+
+
+#: A readiness probe gives up on PostgreSQL after this many seconds (libpq's minimum is 2):
+#: to connect, and to run its query (a hung server must not hang the probe).
+READY_TIMEOUT = 2
+
+
+def _probe_engine() -> Engine:
+    """PostgreSQL: an unpooled engine of its own with short timeouts, so the answer is about
+    the database now, not a pooled connection, and comes within seconds. SQLite: the app's."""
+    engine = current_app.extensions.get("readiness_engine")
+    if engine is None:
+        url = make_url(str(current_app.config["DATABASE_URL"]))
+        if url.get_backend_name() != "postgresql":
+            return db.engine()
+        engine = create_engine(
+            url,
+            poolclass=NullPool,
+            hide_parameters=True,
+            connect_args={
+                "connect_timeout": READY_TIMEOUT,
+                "options": f"-c statement_timeout={READY_TIMEOUT * 1000}",
+            },
+        )
+        current_app.extensions["readiness_engine"] = engine
+    return engine
 
 
 def _check_database() -> str:
     try:
-        with db.engine().connect() as connection:
+        with _probe_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # any driver's error means "not ready"
         current_app.logger.warning("readiness: database unreachable (%s)", type(error).__name__)
