@@ -45,6 +45,8 @@ bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/login.py
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; }
+	$(BIN)/python bench/throttled.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
