@@ -204,6 +204,18 @@ class Person:
                 time.sleep(retry_pause)
         self.finished_at = time.monotonic()
 
+    def walk_to(self, stage: str, timeout: float = 30.0) -> None:
+        """Go on until the person is at ``stage`` (before doing it)."""
+        deadline = time.monotonic() + timeout
+        while self.stage != stage:
+            if time.monotonic() > deadline:
+                raise Unexpected(f"{self.national_id} did not reach {stage}, at {self.stage}")
+            try:
+                self.advance()
+            except Dropped as dropped:
+                self.faults.append((self.stage, 0, str(dropped)))
+                time.sleep(0.3)
+
     def _answer(self, page: Page) -> Page:
         self.pages.append(page)
         if page.status >= 500:
@@ -464,3 +476,13 @@ def captcha_from_database(database_url: str) -> Callable[[Person], str]:
         return str(answer)
 
     return read
+
+
+def scalar(database_url: str, sql: str, **params: object) -> object:
+    """One value from the site's database."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
