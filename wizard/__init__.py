@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         db,
         errors,
         i18n,
+        kiosk,
         limits,
         operations,
         outage,
@@ -63,6 +64,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     assets.init_app(app)  # hashed static URLs (asset_url), cached for a year
     errors.init_app(app)
     outage.init_app(app)  # database outages: 503 and try again (after errors: more specific)
+    kiosk.init_app(app)
     views.init_app(app)
     cli.init_app(app)
     return app

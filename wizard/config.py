@@ -57,6 +57,14 @@ DEFAULTS: dict[str, object] = {
     # Reverse proxies in front of the site that append to X-Forwarded-For / -Proto (0: none).
     # Set it to their number, or every citizen shares the proxy's address in per-IP limits.
     "TRUSTED_PROXIES": 0,
+    # Counter kiosks (wizard/kiosk.py): the terminals' networks (CIDR, e.g. ["10.20.0.0/24"]),
+    # as the site sees them (behind proxies, set TRUSTED_PROXIES). Single terminals can also be
+    # enrolled by address: flask --app wsgi kiosk enroll ADDRESS --label "...".
+    "KIOSK_NETWORKS": [],
+    # On a kiosk: seconds without input before the warning, then the warning's seconds before
+    # everything is wiped (the warning's 繼續使用 starts again: WCAG 2.2.1).
+    "KIOSK_IDLE_SECONDS": 120,
+    "KIOSK_WARNING_SECONDS": 30,
     # A production deployment sets FLASK_PRODUCTION=true; the checks below then apply.
     "PRODUCTION": False,
 }
@@ -220,6 +228,7 @@ def _check(config: dict[str, object]) -> None:
     if not simulator and not config["RATELIMIT_ENABLED"]:
         # Turning rate limits off is honoured only while the simulator is in use.
         config["RATELIMIT_ENABLED"] = True
+    _check_kiosk(config)
     proxies = _number(config, "TRUSTED_PROXIES", 0, 5)
     if proxies != int(proxies):
         raise ConfigError("TRUSTED_PROXIES must be a whole number.")
@@ -235,6 +244,20 @@ def _number(config: dict[str, object], key: str, low: float, high: float | None 
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{key} must be a number {bounds}, not {value!r}.")
     return number
+
+
+def _check_kiosk(config: dict[str, object]) -> None:
+    """KIOSK_NETWORKS must be networks (a typo must not silently make no terminal a kiosk).
+    The timings are the operator's (tests use short ones); WCAG 2.2.1 asks for a warning of
+    at least 20 s, the default is 30."""
+    from wizard.kiosk import parse_networks
+
+    try:
+        config["KIOSK_NETWORKS"] = parse_networks(config.get("KIOSK_NETWORKS"))
+    except ValueError as error:
+        raise ConfigError(f"KIOSK_NETWORKS: {error}") from None
+    _number(config, "KIOSK_IDLE_SECONDS", 1, 3600)
+    _number(config, "KIOSK_WARNING_SECONDS", 1, 600)
 
 
 def _check_http_gateway(config: dict[str, object]) -> None:

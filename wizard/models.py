@@ -395,3 +395,22 @@ class IssuedDocument(Base):
     #: "pdf" or "csv".
     format: Mapped[str] = mapped_column(String(4))
     summary: Mapped[str] = mapped_column(Text)
+
+
+# --- counter kiosks
+
+
+class KioskTerminal(Base):
+    """A single counter terminal an operator enrolled as a kiosk (``flask kiosk enroll``),
+    by the network address the site sees it at. Whole counter networks are in the
+    ``KIOSK_NETWORKS`` setting instead. Never anything the person at the terminal can change
+    (a cookie would be: 結束使用 wipes them)."""
+
+    __tablename__ = "kiosk_terminal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Canonical form (ipaddress' ``compressed``; IPv4-mapped IPv6 as plain IPv4).
+    address: Mapped[str] = mapped_column(String(45), unique=True)
+    #: Where it stands, for operators, e.g. "台北總局 3 號櫃檯".
+    label: Mapped[str] = mapped_column(String(100))
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from tests.helpers import ELIGIBLE, WizardClient, csrf_token
 from tests.unit.test_devices import new_key, spki, webcrypto_signature
-from wizard import devices
 from wizard.clock import FrozenClock
 from wizard.models import Account, AuditEvent, DeviceBinding, SmsMessage, UserSession
 
@@ -312,18 +311,6 @@ def test_audit_events_are_masked(wizard: WizardClient, app: Flask) -> None:
     for event in events:
         assert "A123456789" not in f"{event.subject} {event.detail}"
         assert "0912345678" not in f"{event.subject} {event.detail}"
-
-
-def test_kiosk_never_binds(app: Flask) -> None:
-    app.config["KIOSK_NETWORKS"] = ["127.0.0.0/8"]
-    wizard = WizardClient(app.test_client(), app)
-    wizard.complete_steps_before("verify")
-    wizard.post("/register/verify", {"terms": "yes"}, headers=PHONE_4G)
-    response = _bind(wizard, {})
-    assert response.headers["Location"] == "/notice"
-    assert not any(c.startswith("bli_device=") for c in response.headers.getlist("Set-Cookie"))
-    assert rows(app, select(DeviceBinding)) == []
-    _ = devices  # the module under test
 
 
 def test_a_timed_out_htmx_request_reloads_the_whole_page(

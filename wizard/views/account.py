@@ -104,6 +104,8 @@ def bind() -> Response:
     else:
         registrations.audit(database, "binding.skipped.kiosk", registration, label)
     auth.sign_in(database, account, binding_id)
+    if kiosk.is_kiosk():
+        kiosk.remember(registration)  # the sign-in renewed the session: 結束使用 still finds it
     database.commit()
     response = _see_other("account.notice")
     if cookie:
@@ -143,6 +145,8 @@ def notice() -> Response:
 
 
 def bound_binding() -> DeviceBinding | None:
+    if kiosk.is_kiosk():
+        return None  # a counter kiosk is never bound: no four-field login, no device key used
     return devices.from_cookie(db.session(), request.cookies.get(devices.COOKIE))
 
 

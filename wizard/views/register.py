@@ -20,6 +20,7 @@ from wizard import (
     flow,
     i18n,
     identity,
+    kiosk,
     limits,
     passwords,
     registrations,
@@ -414,3 +415,6 @@ def device() -> Response:
                 request.user_agent.string, request.headers.get("Sec-CH-UA-Mobile")
             )
     return render("steps/device.html", form=form, title=_("選擇您的裝置"), errors=bool(form.errors))
+    if kiosk.is_kiosk():
+        # A counter kiosk has no SIM: always the QR path, whatever was posted.
+        form.device.data, form.sim.data = "desktop", None
