@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.pages import (
-    URL,
+from tests.browser.bilingual import (
+    LANGUAGES,
+    Say,
     agree_and_start,
     bind_device,
     choose_device,
@@ -32,18 +33,22 @@ from tests.browser.pages import (
     fill_personal,
     heading,
     identify,
+    link,
     log_in,
     log_out,
     login_panel,
     not_me,
     notice_start,
     printed_qr_link,
+    qr_status,
     read_notice_to_the_end,
     regenerate_qr,
     sim_question,
+    simulator_network,
+    start,
     submit,
-    url_pattern,
 )
+from tests.browser.pages import url_pattern
 from wizard.clock import FrozenClock
 
 pytestmark = pytest.mark.browser
@@ -64,6 +69,13 @@ ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
 #: The QR status is polled every ~2 s: a change must show within a few polls.
 POLL_MS = 10_000
 WRONG_PASSWORD = "not my password at all"
+WRONG_LOGIN = "登入資料有誤，請重新輸入。再錯 %(left)s 次，這個裝置的登入會暫停。"
+ON_WIFI = (
+    "您的手機正在使用 WiFi，電信業者無法辨識門號。請關閉 WiFi、開啟 4G/5G 行動數據後，"
+    "再按一次「開始驗證」。"
+)
+#: <html lang> in each language.
+HTML_LANG = {"zh-TW": "zh-Hant-TW", "en": "en"}
 
 
 # --- the sweep ----------------------------------------------------------------------------
@@ -131,6 +143,12 @@ def sweep() -> Sweep:
     return Sweep()
 
 
+@pytest.fixture(params=LANGUAGES)
+def lang(request: pytest.FixtureRequest) -> str:
+    """Each sweep runs in Chinese and in English (the choice made on the first page)."""
+    return str(request.param)
+
+
 # --- verbs --------------------------------------------------------------------------------
 
 
@@ -145,129 +163,120 @@ def goto_status(page: Page, url: str, status: int, problems: list[str]) -> None:
     problems[:] = [p for p in problems if not (logged in p and p.startswith(here))]
 
 
-def simulator_network(page: Page, label: str) -> None:
-    """The phone page's simulator panel: choose the network the phone is on."""
-    panel = page.get_by_role("group", name=re.compile("電信網路模擬器"))
-    panel.get_by_label("網路", exact=True).select_option(label=label)
-
-
-def qr_status(page: Page) -> Locator:
-    """Step 4's status beneath the QR code."""
-    return page.locator("#qr-status")
-
-
 # --- 1. steps 1-5 over the QR hand-off, then steps 6-7 and the portal ---------------------
 
 
 def test_every_page_of_a_registration_through_the_qr_code_and_the_portal(
-    new_context: NewContext, sweep: Sweep
+    new_context: NewContext, sweep: Sweep, lang: str
 ) -> None:
+    say = Say(lang)
     desktop = new_context("desktop").new_page()
 
     # Step 1, empty and with an error.
-    desktop.goto(URL["identify"])
-    expect_step(desktop, "identify")
+    start(desktop, lang)
+    expect_step(desktop, say, "identify")
+    expect(desktop.locator("html")).to_have_attribute("lang", HTML_LANG[lang])
     sweep.check(desktop, "login (step 1)")
-    identify(desktop, "A123456788")  # checksum off by one
+    identify(desktop, say, "A123456788")  # checksum off by one
     expect(desktop.locator("#national_id-error")).to_be_visible()
     sweep.check(desktop, "login (step 1) with an error")
 
     # Step 2: empty, every field wrong, the text CAPTCHA.
-    identify(desktop)
-    expect_step(desktop, "personal")
+    identify(desktop, say)
+    expect_step(desktop, say, "personal")
     sweep.check(desktop, "step 2")
-    submit(desktop)
+    submit(desktop, say)
     expect(desktop.locator("#error-summary")).to_be_visible()
     for name in ("carrier", "msisdn", "nhi_card", "birth_date", "name", "captcha", "password"):
         expect(desktop.locator(f"#{name}-error")).to_be_visible()
     sweep.check(desktop, "step 2 with errors on every field")
-    desktop.get_by_role("button", name="改用文字題").click()
+    desktop.get_by_role("button", name=say("改用文字題")).click()
     expect(desktop.locator(".captcha-question")).to_be_visible()
     sweep.check(desktop, "step 2 with the text CAPTCHA")
 
     # Step 3: the tablet's SIM question, then its error.
-    fill_personal(desktop)
-    expect_step(desktop, "device")
-    choose_device(desktop, "tablet", send=False)
+    fill_personal(desktop, say)
+    expect_step(desktop, say, "device")
+    choose_device(desktop, say, "tablet", send=False)
     expect(sim_question(desktop)).to_be_visible()
     sweep.check(desktop, "step 3 with the SIM question")
-    submit(desktop)
+    submit(desktop, say)
     expect(desktop.locator("#sim-error")).to_be_visible()
     sweep.check(desktop, "step 3 with the SIM question's error")
 
     # Step 4 waiting; the phone (no header enrichment: the simulator panel) opens the link.
-    choose_device(desktop, "desktop")
-    expect_step(desktop, "qr")
-    expect(qr_status(desktop)).to_contain_text("等待手機掃描")
+    choose_device(desktop, say, "desktop")
+    expect_step(desktop, say, "qr")
+    expect(qr_status(desktop, "waiting")).to_be_visible()
     sweep.check(desktop, "step 4 waiting")
     phone = new_context("phone").new_page()
+    start(phone, lang)
     phone.goto(printed_qr_link(desktop))
     expect(phone).to_have_url(url_pattern("phone"))
-    expect(phone.get_by_text("開始這項申請")).to_be_visible()
+    expect(heading(phone)).to_have_text(say("核對資料並開始驗證"))
     sweep.check(phone, "phone step 5 (binding notice, simulator panel)")
-    expect(qr_status(desktop)).to_contain_text("已在手機上開啟", timeout=POLL_MS)
+    expect(qr_status(desktop, "opened")).to_be_visible(timeout=POLL_MS)
     sweep.check(desktop, "step 4 opened on the phone")
 
     # WiFi: the phone says how to fix it, the desktop says the phone failed.
-    simulator_network(phone, "WiFi")
-    agree_and_start(phone)
-    expect(phone.get_by_role("alert")).to_contain_text("關閉 WiFi")
+    simulator_network(phone, "wifi")
+    agree_and_start(phone, say)
+    expect(phone.get_by_role("alert")).to_contain_text(say(ON_WIFI))
     sweep.check(phone, "phone step 5 failed on WiFi")
-    expect(qr_status(desktop)).to_contain_text("關閉 WiFi", timeout=POLL_MS)
+    expect(qr_status(desktop, "opened")).to_contain_text(say(ON_WIFI), timeout=POLL_MS)
     sweep.check(desktop, "step 4 failed on the phone's WiFi")
 
     # 4G: success on the phone; the desktop moves on to /register/done.
-    simulator_network(phone, "4G 行動數據")
-    agree_and_start(phone)
-    expect(phone.get_by_text("請回到您的電腦確認認證結果")).to_be_visible()
+    simulator_network(phone, "4g")
+    agree_and_start(phone, say)
+    expect(heading(phone)).to_have_text(say("驗證成功"))
     sweep.check(phone, "phone step 5 verified")
     expect(desktop).to_have_url(url_pattern("done"), timeout=POLL_MS)
     sweep.check(desktop, "/register/done")
 
     # Step 6: the notice, then the portal.
-    bind_device(desktop)
+    bind_device(desktop, say)
     expect(desktop).to_have_url(re.compile(r"/notice$"))
     sweep.check(desktop, "使用須知 (notice)")
-    read_notice_to_the_end(desktop)
-    notice_start(desktop).click()
+    read_notice_to_the_end(desktop, say)
+    notice_start(desktop, say).click()
     expect(desktop).to_have_url(re.compile(r"/portal$"))
     sweep.check(desktop, "portal home")
-    desktop.get_by_role("link", name="個人投保資料查詢", exact=True).click()
+    link(desktop, say, "個人投保資料查詢").click()
     expect(desktop.locator("#records-caption")).to_be_visible()
     sweep.check(desktop, "records")
     desktop.goto("/portal/records?types=occupational&date_from=2020/13/45")
     expect(desktop.locator("#date_from-error")).to_be_visible()
     sweep.check(desktop, "records with a filter error")
     desktop.goto("/portal/covid")
-    expect(heading(desktop)).to_have_text("COVID-19 申辦進度查詢")
+    expect(heading(desktop)).to_have_text(say("COVID-19 申辦進度查詢"))
     sweep.check(desktop, "COVID-19 page")
     desktop.goto("/account/devices")
-    expect(heading(desktop)).to_have_text("已綁定的裝置")
+    expect(heading(desktop)).to_have_text(say("已綁定的裝置"))
     sweep.check(desktop, "devices")
 
     # The simulator's outbox, and the not-me link of the new binding's text message.
     desktop.goto("/simulator/outbox")
-    message = desktop.locator("article.sms").filter(has_text="綁定新裝置")
+    message = desktop.locator("article.sms").filter(has=desktop.locator("a[href*='/not-me/']"))
     expect(message).to_have_count(1)
     sweep.check(desktop, "simulator outbox")
     not_me_link = message.get_by_role("link").get_attribute("href")
     assert not_me_link
     phone.goto(not_me_link)
-    expect(heading(phone)).to_have_text("撤銷裝置綁定")
+    expect(heading(phone)).to_have_text(say("撤銷裝置綁定"))
     sweep.check(phone, "not-me confirm page")
 
     # Step 7: the bound browser's login, with an error, and locked.
-    log_out(desktop)
+    log_out(desktop, say)
     expect(login_panel(desktop)).to_be_visible()
     sweep.check(desktop, "login on a bound browser")
-    log_in(desktop, password=WRONG_PASSWORD)
-    expect(desktop.get_by_role("alert")).to_contain_text("登入資料有誤")
-    sweep.check(desktop, "login on a bound browser with an error")
-    for left in (3, 2, 1):
-        log_in(desktop, password=WRONG_PASSWORD)
-        expect(desktop.get_by_role("alert")).to_contain_text(f"再錯 {left} 次")
-    log_in(desktop, password=WRONG_PASSWORD)
-    expect(desktop.get_by_role("alert")).to_contain_text("登入已暫停")
+    for left in (4, 3, 2, 1):
+        log_in(desktop, say, password=WRONG_PASSWORD)
+        expect(desktop.get_by_role("alert")).to_contain_text(say(WRONG_LOGIN) % {"left": left})
+        if left == 4:
+            sweep.check(desktop, "login on a bound browser with an error")
+    log_in(desktop, say, password=WRONG_PASSWORD)
+    expect(desktop.get_by_role("alert")).to_contain_text(say("登入已暫停"))
     sweep.check(desktop, "login on a bound browser, locked")
 
     sweep.assert_clean()
@@ -278,27 +287,33 @@ def test_every_page_of_a_registration_through_the_qr_code_and_the_portal(
 
 @pytest.mark.parametrize("live_clock", ["frozen"], indirect=True)
 def test_step_4_expired_and_cancelled_and_the_error_pages(
-    new_context: NewContext, live_clock: FrozenClock, sweep: Sweep, problems: list[str]
+    new_context: NewContext,
+    live_clock: FrozenClock,
+    sweep: Sweep,
+    problems: list[str],
+    lang: str,
 ) -> None:
+    say = Say(lang)
     desktop = new_context("desktop").new_page()
-    complete_steps_before(desktop, "qr")
-    expect(qr_status(desktop)).to_contain_text("等待手機掃描")
+    complete_steps_before(desktop, say, "qr")
+    expect(qr_status(desktop, "waiting")).to_be_visible()
     live_clock.advance(minutes=5, seconds=1)
-    expect(qr_status(desktop)).to_contain_text("QR Code 已逾時", timeout=POLL_MS)
+    expect(qr_status(desktop, "expired")).to_be_visible(timeout=POLL_MS)
     sweep.check(desktop, "step 4 expired")
 
-    regenerate_qr(desktop)
-    expect(qr_status(desktop)).to_contain_text("等待手機掃描")
+    regenerate_qr(desktop, say)
+    expect(qr_status(desktop, "waiting")).to_be_visible()
     context = new_context("phone")
     context.set_extra_http_headers(ON_4G)
     phone = context.new_page()
+    start(phone, lang)
     phone.goto(printed_qr_link(desktop))
-    expect(phone.get_by_role("button", name="這不是我申請的")).to_be_visible()
+    expect(phone.get_by_role("button", name=say("這不是我申請的"))).to_be_visible()
     sweep.check(phone, "phone step 5 without the simulator panel")
-    not_me(phone)
-    expect(heading(phone)).to_contain_text("已取消")
+    not_me(phone, say)
+    expect(heading(phone)).to_have_text(say("已取消這項申請"))
     sweep.check(phone, "phone step 5 cancelled")
-    expect(qr_status(desktop)).to_contain_text("本次申請已取消", timeout=POLL_MS)
+    expect(qr_status(desktop, "cancelled")).to_be_visible(timeout=POLL_MS)
     sweep.check(desktop, "step 4 cancelled")
 
     goto_status(phone, "/h/garbage", 400, problems)
@@ -312,19 +327,20 @@ def test_step_4_expired_and_cancelled_and_the_error_pages(
 # --- 3. direct step 5 on a phone; the help pages ---------------------------------------------
 
 
-def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep) -> None:
+def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep, lang: str) -> None:
+    say = Say(lang)
     page = new_context("phone").new_page()
-    complete_steps_before(page, "verify")
+    complete_steps_before(page, say, "verify")
     sweep.check(page, "direct step 5 (simulator panel)")
-    simulator_network(page, "WiFi")
-    agree_and_start(page)
-    expect(page.get_by_role("alert")).to_contain_text("關閉 WiFi")
+    simulator_network(page, "wifi")
+    agree_and_start(page, say)
+    expect(page.get_by_role("alert")).to_contain_text(say(ON_WIFI))
     sweep.check(page, "direct step 5 failed on WiFi")
-    page.get_by_role("button", name="開始驗證", exact=True).click()  # the box left unticked
+    page.get_by_role("button", name=say("開始驗證"), exact=True).click()  # the box left unticked
     expect(page.get_by_role("alert")).to_be_visible()
     sweep.check(page, "direct step 5, terms not ticked")
-    simulator_network(page, "4G 行動數據")
-    agree_and_start(page)
+    simulator_network(page, "4g")
+    agree_and_start(page, say)
     expect(page).to_have_url(url_pattern("done"))
     sweep.check(page, "/register/done on a phone")
 
@@ -338,6 +354,7 @@ def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep)
     ):
         page.goto(path)
         expect(heading(page)).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[lang])
         sweep.check(page, path)
 
     sweep.assert_clean()
@@ -485,36 +502,38 @@ def narrow_page(new_context: NewContext) -> Page:
     return page
 
 
-def test_by_hand_focus_reflow_at_320px_and_target_sizes(new_context: NewContext) -> None:
+def test_by_hand_focus_reflow_at_320px_and_target_sizes(new_context: NewContext, lang: str) -> None:
+    say = Say(lang)
     check = HandCheck()
     page = narrow_page(new_context)
-    page.goto(URL["identify"])
+    start(page, lang)
     check.page(page, "step 1", targets=False)
-    identify(page, "A123456788")
+    identify(page, say, "A123456788")
     expect(page.locator("#national_id-error")).to_be_visible()
     check.page(page, "step 1 with an error", targets=False)
-    identify(page)
-    expect_step(page, "personal")
+    identify(page, say)
+    expect_step(page, say, "personal")
     check.page(page, "step 2", targets=True)
-    submit(page)
+    submit(page, say)
     expect(page.locator("#error-summary")).to_be_visible()
     check.page(page, "step 2 with errors", targets=True)
-    fill_personal(page)
-    expect_step(page, "device")
-    choose_device(page, "tablet", send=False)
+    fill_personal(page, say)
+    expect_step(page, say, "device")
+    choose_device(page, say, "tablet", send=False)
     expect(sim_question(page)).to_be_visible()
     check.page(page, "step 3 with the SIM question", targets=True)
-    choose_device(page, "desktop")  # on a phone, the person's choice wins
-    expect_step(page, "qr")
+    choose_device(page, say, "desktop")  # on a phone, the person's choice wins
+    expect_step(page, say, "qr")
     check.page(page, "step 4", targets=False)
 
     phone = narrow_page(new_context)
+    start(phone, lang)
     phone.goto(printed_qr_link(page))
     expect(phone).to_have_url(url_pattern("phone"))
     check.page(phone, "step 5 after the QR code", targets=True)
 
     direct = narrow_page(new_context)
-    complete_steps_before(direct, "verify")
+    complete_steps_before(direct, say, "verify")
     check.page(direct, "direct step 5", targets=True)
 
     assert not check.problems, "\n".join(check.problems)
