@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 from werkzeug.wrappers import Response
 
-from wizard.rendering import render
+from wizard import clock, i18n, limits
+from wizard.rendering import is_htmx, render
+
+TAIPEI = ZoneInfo("Asia/Taipei")
 
 
 def _page(status: int, title: str, text: str) -> Response:
@@ -29,14 +38,108 @@ def _http(error: HTTPException) -> Response:
         404: (_("找不到這個頁面"), _("網址可能有誤，或頁面已移除。")),
         405: (_("無法這樣使用這個頁面"), _("請從首頁重新開始。")),
         413: (_("送出的資料太大"), _("請檢查輸入的內容後再送出一次。")),
-        429: (_("嘗試次數過多"), _("為了保護您的帳號，請稍候幾分鐘再試。")),
     }
-    title, text = texts.get(status, (_("無法處理這個要求"), _("請回到上一頁再試一次。")))
     if status == 429:
-        retry = getattr(error, "retry_after", None)
-        if retry:
-            text = _("為了保護您的帳號，請於 %(time)s 後再試。", time=retry)
+        return _too_many(error)
+    title, text = texts.get(status, (_("無法處理這個要求"), _("請回到上一頁再試一次。")))
     return _page(status, title, text)
+
+
+# --- 429: "too many attempts, try again at HH:MM" ----------------------------------------
+
+#: Endpoints that show the refusal in place of their own content, keeping what was typed
+#: (step 2's form, the CAPTCHA block): endpoint → function of the refusal's sentence that
+#: returns the response, or None for the plain page. Registered by the views.
+_IN_PLACE: dict[str, Callable[[str], Response | None]] = {}
+
+#: Where the plain page's link goes back to, for endpoints that have no page of their own.
+_BACK: dict[str, str] = {
+    "verify.qr_status": "verify.qr",
+    "verify.qr_regenerate": "verify.qr",
+    "verify.qr_check": "verify.qr",
+    "verify.phone_verify": "verify.phone",
+    "verify.verify_submit": "verify.verify",
+    "register.new_captcha": "register.personal",
+    "account.login": "login.index",
+    "account.bind": "verify.done",
+    "portal.records_pdf": "portal.records_page",
+    "portal.records_csv": "portal.records_page",
+}
+
+
+def too_many_in_place(endpoint: str) -> Callable[[Callable[[str], Response | None]], object]:
+    """Decorator: ``endpoint`` shows a 429 with this function (see ``_IN_PLACE``)."""
+
+    def register(function: Callable[[str], Response | None]) -> object:
+        _IN_PLACE[endpoint] = function
+        return function
+
+    return register
+
+
+def retry_moment(error: TooManyRequests) -> tuple[int, dt.datetime]:
+    """Seconds to wait (for ``Retry-After``) and the moment, in the app's clock, from which the
+    request will be accepted again.
+
+    The limiter's windows run on real time (``time.time()``, Redis TTLs); the site's dates come
+    from ``clock.now()``, which a test freezes or a fault test moves. The page shows
+    ``clock.now()`` plus what is left of the window, so it agrees with the rest of the site
+    (the lockout's 已暫停至 HH:MM) and with ``Retry-After``.
+    """
+    reset = limits.reset_at(error)
+    seconds = 60 if reset is None else max(1, math.ceil(reset - time.time()))
+    return seconds, clock.now() + dt.timedelta(seconds=seconds)
+
+
+def _wall_clock(moment: dt.datetime) -> str:
+    """HH:MM in Taipei, rounded up to the minute (at 17:04:10 the limit still holds: 17:05)."""
+    local = moment.astimezone(TAIPEI)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    shown = local.strftime("%H:%M")
+    if local.date() != clock.now().astimezone(TAIPEI).date():
+        shown = f"{i18n.day(local.date())} {shown}"
+    return shown
+
+
+def _back_url() -> str:
+    """The page to go back to: the refused page itself, or the one its action belongs to."""
+    endpoint = request.endpoint or "login.index"
+    try:
+        return url_for(_BACK.get(endpoint, endpoint))
+    except Exception:  # noqa: BLE001 - an endpoint that needs arguments: start from step 1
+        return url_for("login.index")
+
+
+def _too_many(error: HTTPException) -> Response:
+    assert isinstance(error, TooManyRequests)
+    seconds, moment = retry_moment(error)
+    text = _(
+        "為了保護您的資料，這項操作暫時停止。請於 %(time)s（臺灣時間）後再試。",
+        time=_wall_clock(moment),
+    )
+    keeper = _IN_PLACE.get(request.endpoint or "")
+    response = keeper(text) if keeper else None
+    if response is None:
+        response = render(
+            "pages/too_many.html",
+            status=429,
+            title=_("嘗試次數過多"),
+            text=text,
+            back=_back_url(),
+            errors=True,
+        )
+        if is_htmx():
+            # Whatever region the request meant to replace (a poll's status, a button), the
+            # message takes the main region, as a page would (layout.html swaps 4xx).
+            response.headers["HX-Retarget"] = "#main"
+            response.headers["HX-Reswap"] = "innerHTML"
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    if is_htmx():
+        # The refused URL (a poll, a POST) must not become the address bar's.
+        response.headers["HX-Push-Url"] = "false"
+    return response
 
 
 def query_only_refusal() -> Response:

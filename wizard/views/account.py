@@ -23,11 +23,11 @@ from wizard import (
     i18n,
     identity,
     kiosk,
+    limits,
     registrations,
     useragent,
 )
 from wizard.forms import LoginForm
-from wizard.limits import STEP_SUBMISSIONS, limiter
 from wizard.models import Account, DeviceBinding, Registration, SmsMessage
 from wizard.rendering import full_redirect, render
 from wizard.views.steps import guard
@@ -64,7 +64,7 @@ def _set_device_cookie(response: Response, value: str) -> None:
 
 
 @bp.post("/register/bind")
-@limiter.limit(STEP_SUBMISSIONS)
+@limits.per_ip("bind")
 def bind() -> Response:
     """Create this browser's device credential (WebCrypto key, or the cookie fallback)."""
     database = db.session()
@@ -169,7 +169,7 @@ def login_context(form: LoginForm | None = None) -> dict[str, object]:
 
 
 @bp.post("/login/device")
-@limiter.limit(STEP_SUBMISSIONS)
+@limits.per_ip("login")
 def login() -> Response:
     """登入 with 身分證號, 出生日期, 姓名, 憑證密碼 and this browser's credential."""
     from wizard.views.login import render_login
@@ -189,6 +189,8 @@ def login() -> Response:
         registrations_audit(database, "login.locked", account)
         database.commit()
         return render_login(login_form=form)
+    # After the lock (a locked account sees its own message, uncounted), before the hash.
+    limits.count("login", account.national_id)
     hasher = current_app.extensions["hasher"]
     password_ok = hasher.verify(account.password_hash, form.password.data or "")
     answers = accounts.Answers(

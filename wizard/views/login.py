@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from wizard import clock, db, flow, identity, registrations
+from wizard import clock, db, flow, identity, limits, registrations
 from wizard.forms import IdentifyForm, LoginForm
-from wizard.limits import STEP_SUBMISSIONS, limiter
 from wizard.rendering import render
 from wizard.views.steps import go
 
@@ -41,7 +40,7 @@ def home() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(STEP_SUBMISSIONS, methods=["POST"])
+@limits.per_ip("identify", methods=["POST"])
 def index() -> Response:
     """Step 1: ask the national ID and start (or continue) a registration."""
     session = db.session()
@@ -50,6 +49,7 @@ def index() -> Response:
     form = IdentifyForm(current=current_id)
     if form.validate_on_submit():
         national_id = form.cleaned["national_id"]
+        limits.count("identify", national_id)
         if registration is None or registration.national_id != national_id:
             if registration is not None:
                 # A different person (or a typo fixed): nothing typed for the old ID carries over.

@@ -23,7 +23,7 @@ from wtforms import Form, SelectChoice, SelectMultipleField, StringField
 
 from wizard import auth, clock, db, documents, i18n, identity, records
 from wizard.i18n import N_
-from wizard.limits import limiter
+from wizard.limits import LIMITS, limiter
 from wizard.models import Account, AuditEvent
 from wizard.rendering import render
 
@@ -32,8 +32,8 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 #: English ('' for None).
 bp.add_app_template_filter(i18n.day, "ymd")
 
-#: Each download is a recorded document: plenty for a person, not enough to flood the table.
-DOWNLOADS = "10 per minute; 200 per day"
+#: Per logged-in browser (wizard/limits.py says why that number).
+DOWNLOADS = LIMITS["download.session"]
 
 
 @bp.record_once

@@ -27,11 +27,11 @@ from wizard import (
     useragent,
 )
 from wizard.carrier import PersonClaim, PrecheckOutcome, gateway
+from wizard.errors import too_many_in_place
 from wizard.forms import DeviceForm, PersonalForm
-from wizard.limits import CAPTCHA_REFRESHES, STEP_SUBMISSIONS, limiter
 from wizard.messages import message
 from wizard.models import Carrier, Registration
-from wizard.rendering import render
+from wizard.rendering import is_htmx, render
 from wizard.views.steps import go, guard
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -149,7 +149,7 @@ def _render_personal(
 
 
 @bp.route("/personal", methods=["GET", "POST"])
-@limiter.limit(STEP_SUBMISSIONS, methods=["POST"])
+@limits.per_ip("personal", methods=["POST"])
 def personal() -> Response:
     """Step 2: personal data and the number, checked with the carrier on 送出."""
     session = db.session()
@@ -179,10 +179,30 @@ def personal() -> Response:
     if action in ("new_captcha", "text_captcha", "image_captcha"):
         # Without JavaScript these buttons post the whole form: keep what was typed.
         kind = {"text_captcha": captcha.Kind.TEXT, "image_captcha": captcha.Kind.IMAGE}.get(action)
+        limits.count("captcha", registration.national_id or "")
         _new_captcha(registration, kind)
         session.commit()
         return _render_personal(form, registration, notes)
     return _submit_personal(session, registration, form, notes)
+
+
+@too_many_in_place("register.personal")
+def _personal_refused(text: str) -> Response | None:
+    """Step 2 refused by a rate limit: the form again as typed (never the passwords), the
+    refusal above it, nothing checked or stored (the CAPTCHA is not used up)."""
+    session = db.session()
+    registration = registrations.current(session)
+    if (
+        request.method != "POST"
+        or registration is None
+        or not flow.is_allowed(registrations.state(registration), flow.Step.PERSONAL)
+    ):
+        return None
+    form = PersonalForm()
+    form.carrier.choices = _carrier_choices(_carriers(session))
+    if _ensure_captcha(registration):
+        session.commit()
+    return _render_personal(form, registration, {}, form_error=text)
 
 
 def _clear_draft(registration: Registration) -> None:
@@ -194,6 +214,7 @@ def _clear_draft(registration: Registration) -> None:
 def _submit_personal(
     session: Session, registration: Registration, form: PersonalForm, notes: dict[str, str]
 ) -> Response:
+    limits.count("personal", registration.national_id or "")
     valid = form.validate()
     today = clock.now().astimezone(TAIPEI).date()
     try:
@@ -338,13 +359,14 @@ def _store(
 
 
 @bp.post("/captcha")
-@limiter.limit(CAPTCHA_REFRESHES)
+@limits.per_ip("captcha")
 def new_captcha() -> Response:
     """重新產生驗證碼 with JavaScript: a new challenge; only the CAPTCHA block is swapped."""
     session = db.session()
     registration, redirect_to = guard(session, flow.Step.PERSONAL)
     if registration is None:
         return redirect_to  # type: ignore[return-value]
+    limits.count("captcha", registration.national_id or "")
     kind = {"text": captcha.Kind.TEXT, "image": captcha.Kind.IMAGE}.get(
         request.form.get("kind", "")
     )
@@ -357,6 +379,24 @@ def new_captcha() -> Response:
         challenge=_challenge(registration),
         registration=registration,
         fragment=True,
+    )
+
+
+@too_many_in_place("register.new_captcha")
+def _captcha_refused(text: str) -> Response | None:
+    """重新產生驗證碼 refused: the same challenge stays, the refusal inside the CAPTCHA block
+    (the rest of the form, as typed, is not touched)."""
+    if not is_htmx():
+        return None
+    registration = registrations.current(db.session())
+    if registration is None or not registration.captcha_kind:
+        return None
+    return render(
+        "steps/_captcha.html",
+        form=PersonalForm(),
+        challenge=_challenge(registration),
+        registration=registration,
+        refused=text,
     )
 
 
@@ -388,7 +428,7 @@ DEVICE_TO_FORM = {device: pair for pair, device in FORM_TO_DEVICE.items()}
 
 
 @bp.route("/device", methods=["GET", "POST"])
-@limiter.limit(STEP_SUBMISSIONS, methods=["POST"])
+@limits.per_ip("device", methods=["POST"])
 def device() -> Response:
     """Step 3: which device this is; the answer decides between steps 4 and 5."""
     session = db.session()
@@ -396,6 +436,9 @@ def device() -> Response:
     if registration is None:
         return redirect_to  # type: ignore[return-value]
     form = DeviceForm()
+    if kiosk.is_kiosk():
+        # A counter kiosk has no SIM: always the QR path, whatever was posted.
+        form.device.data, form.sim.data = "desktop", None
     if form.validate_on_submit():
         sim = form.sim.data if form.device.data == "tablet" else None
         chosen = FORM_TO_DEVICE[(form.device.data, sim)]
@@ -415,6 +458,3 @@ def device() -> Response:
                 request.user_agent.string, request.headers.get("Sec-CH-UA-Mobile")
             )
     return render("steps/device.html", form=form, title=_("選擇您的裝置"), errors=bool(form.errors))
-    if kiosk.is_kiosk():
-        # A counter kiosk has no SIM: always the QR path, whatever was posted.
-        form.device.data, form.sim.data = "desktop", None

@@ -19,12 +19,12 @@ from wizard import (
     handoff,
     i18n,
     identity,
+    limits,
     registrations,
     useragent,
     verification,
 )
 from wizard.carrier import NetworkIdentity, NetworkOutcome, gateway, network_identity
-from wizard.limits import CAPTCHA_REFRESHES, STEP_SUBMISSIONS, limiter
 from wizard.messages import message
 from wizard.models import Handoff, Registration
 from wizard.rendering import is_htmx, render
@@ -159,9 +159,12 @@ def _render_qr(
 
 
 @bp.get("/register/qr/status")
+@limits.per_ip("poll")
 def qr_status() -> Response:
     """Polled by the waiting page: reads only, one statement. 204 while nothing changed."""
     ref_hash = registrations.reference_hash()
+    if ref_hash:
+        limits.count("poll", ref_hash, per="registration")  # before the read: refused cheaply
     now = clock.now()
     view = handoff.poll_view(db.session(), ref_hash, now) if ref_hash else None
     if view is None or not view.live:
@@ -203,7 +206,7 @@ def qr_check() -> Response:
 
 
 @bp.post("/register/qr/regenerate")
-@limiter.limit(CAPTCHA_REFRESHES)
+@limits.per_ip("qr")
 def qr_regenerate() -> Response:
     """重新產生QRCode: the old code dies at once; failure counters stay."""
     database = db.session()
@@ -212,6 +215,7 @@ def qr_regenerate() -> Response:
         return redirect_to  # type: ignore[return-value]
     if verification.locked(registration):
         return go(flow.Step.QR_SCAN)
+    limits.count("qr", registration.national_id or "")
     now = clock.now()
     latest = handoff.latest_for(database, registration.id)
     if latest is not None:
@@ -439,7 +443,7 @@ def phone() -> Response:
 
 
 @bp.post("/phone/verify")
-@limiter.limit(STEP_SUBMISSIONS)
+@limits.per_ip("verify")
 def phone_verify() -> Response:
     """開始驗證 on the phone: exactly one tap asks the carrier."""
     item = _phone_handoff()
@@ -541,7 +545,7 @@ def verify() -> Response:
 
 
 @bp.post("/register/verify")
-@limiter.limit(STEP_SUBMISSIONS)
+@limits.per_ip("verify")
 def verify_submit() -> Response:
     """開始驗證 on the applying device."""
     database = db.session()
