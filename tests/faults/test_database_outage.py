@@ -10,7 +10,16 @@ from html import unescape
 
 from tests.faults.conftest import MakeSite
 from tests.faults.drive import Crowd
-from tests.faults.people import ELIGIBLE_IDS, HX, ONCE, PASSWORD, Page, Person, ledger
+from tests.faults.people import (
+    ELIGIBLE_IDS,
+    HX,
+    ONCE,
+    PASSWORD,
+    Ledger,
+    Page,
+    Person,
+    ledger,
+)
 from tests.faults.postgres import Cluster
 from tests.helpers import FIXED_CAPTCHA
 
@@ -53,9 +62,10 @@ class ReadinessProbe(threading.Thread):
 def test_a_database_outage_loses_nothing_and_heals_itself(
     make_site: MakeSite, cluster: Cluster
 ) -> None:
-    """Running: gunicorn with 2 workers on PostgreSQL; four people registering at a
+    """Running: gunicorn with 2 workers on PostgreSQL; three people registering at a
     person's pace (0.3 s between requests); a person who has filled in step 2, a person
-    reading the site in English at step 3, a desktop waiting at step 4; /readyz probed
+    reading the site in English at step 3, a desktop waiting at step 4, a verified person
+    about to bind their browser (step 6); /readyz probed
     every 0.2 s.
 
     Injected: PostgreSQL stopped (pg_ctl stop -m fast: sessions cut mid-transaction) for
@@ -64,10 +74,12 @@ def test_a_database_outage_loses_nothing_and_heals_itself(
     Checked: while it is down every page is a clear 503 "please try again" (zh-TW, or English
     for who chose it), with Retry-After and no stack trace; the step-2 form sent meanwhile
     comes back as a 再試一次 form holding what was typed (never the passwords or the
-    CAPTCHA), which goes through once the database is back; the waiting desktop's poll gets
-    204 (keeps waiting); /readyz says 503 "database". After the restart the same workers
-    (no restart, none died) serve again at once, and every registration completed exactly
-    once: no binding without its account, session and verified registration.
+    CAPTCHA), which goes through once the database is back; step 6 sent meanwhile wrote
+    nothing (no binding, no session, not marked bound) and binds once afterwards; the
+    waiting desktop's poll gets 204 (keeps waiting); /readyz says 503 "database". After
+    the restart the same workers (no restart, none died) serve again at once, and every
+    registration completed exactly once: no binding without its account, session and
+    verified registration.
     """
     site = make_site(workers=2, clock_offset=True)
     server = site.server
@@ -78,10 +90,13 @@ def test_a_database_outage_loses_nothing_and_heals_itself(
     english.desktop.get("/login?lang=en")
     english.walk_to("device")
     waiting.walk_to("open")
+    binder = Person(site.base, ELIGIBLE_IDS[3])
+    binder.walk_to("bind")
+    done_page = binder.desktop.get("/register/done")
 
     probe = ReadinessProbe(server.ready)
     probe.start()
-    crowd = Crowd([Person(site.base, n) for n in ELIGIBLE_IDS[3:]], pause=0.3).start()
+    crowd = Crowd([Person(site.base, n) for n in ELIGIBLE_IDS[4:]], pause=0.3).start()
     time.sleep(0.8)
     cluster.stop("fast")
     stopped = time.monotonic()
@@ -100,6 +115,10 @@ def test_a_database_outage_loses_nothing_and_heals_itself(
         assert "基於安全，密碼與驗證碼不會保留" in refused.text
         # A page, in English for who chose English.
         assert_clear_outage_page(english.desktop.get("/register/device"), english=True)
+        # Step 6 (bind this browser) sent meanwhile: refused whole.
+        assert_clear_outage_page(
+            binder.desktop.post("/register/bind", {"csrf_token": done_page.csrf()})
+        )
         # The waiting desktop keeps waiting.
         poll = waiting.desktop.get("/register/qr/status?seen=waiting:", HX)
         assert (poll.status, poll.headers["Retry-After"]) == (204, "10")
@@ -118,7 +137,9 @@ def test_a_database_outage_loses_nothing_and_heals_itself(
     assert (answer.status, answer.location) == (303, "/register/device")
     filler.stage = "device"
     english.stage = "device"
-    Crowd([filler, english, waiting]).start().join()
+    # Nothing of the refused binding was written: verified, not bound, no session.
+    assert ledger(site.database_url)[binder.national_id] == Ledger(1, 0, 1, 1, 0, 0)
+    Crowd([filler, english, waiting, binder]).start().join()
     crowd.join()
     probe.stop.set()
     probe.join()
@@ -127,7 +148,7 @@ def test_a_database_outage_loses_nothing_and_heals_itself(
         Crowd(crowd.stuck).start().join()
 
     assert server.master == master_before and server.workers() == workers_before
-    people = [filler, english, waiting, *crowd.people]
+    people = [filler, english, waiting, binder, *crowd.people]
     assert all(person.done for person in people)
     assert ledger(site.database_url) == {p.national_id: ONCE for p in people}
     for person in crowd.people:
@@ -141,7 +162,7 @@ def test_a_database_outage_loses_nothing_and_heals_itself(
     assert all(status in (200, 503) for _t, status in probe.answers)
     print(
         f"\ndatabase outage: {OUTAGE_SECONDS} s; {crowd.error_pages()} requests of the"
-        f" four in flight answered 503, {crowd.dropped()} unanswered, none 500;"
+        f" three in flight answered 503, {crowd.dropped()} unanswered, none 500;"
         f" /readyz 503 {len(down)} times; after the restart the first page in"
         f" {first_answer:.2f} s and /readyz ready in {ready_again[0] - restarted:.2f} s,"
         f" no worker restarted; {len(crowd.stuck)} check(s) waited for their claim;"
