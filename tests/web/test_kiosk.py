@@ -372,3 +372,12 @@ def test_end_by_htmx_reloads_the_whole_page(app: Flask, terminal: WizardClient) 
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/kiosk/ended"
     assert response.headers["Clear-Site-Data"] == CLEAR_SITE_DATA
+
+
+def test_the_next_person_starts_in_chinese(terminal: WizardClient) -> None:
+    """The language choice is the previous person's too: 結束使用 forgets it."""
+    assert terminal.get("/login?lang=en").status_code == 303
+    assert "End session" in terminal.get("/login").get_data(as_text=True)
+    end(terminal.client)
+    html = terminal.get("/kiosk/ended").get_data(as_text=True)
+    assert 'lang="zh-Hant-TW"' in html and "已結束使用" in html
