@@ -537,3 +537,139 @@ def test_by_hand_focus_reflow_at_320px_and_target_sizes(new_context: NewContext,
     check.page(direct, "direct step 5", targets=True)
 
     assert not check.problems, "\n".join(check.problems)
+
+
+# --- 5. 200% and 400% zoom: every page, nothing lost, every control reachable -----------------
+
+#: A 1280x900 desktop window zoomed to 200% lays pages out in 640x450 CSS pixels, and at 400%
+#: in 320x225 (WCAG 1.4.10's reflow width): resizing the viewport of a desktop context is what
+#: browser zoom does to the layout (device_scale_factor only sharpens the pixels). 320 is
+#: checked 640 px tall so that a page is not mostly header.
+ZOOMS = {"200%": {"width": 640, "height": 450}, "400% (320 px)": {"width": 320, "height": 640}}
+
+#: The focused element's number (as TAB_STOP_JS), and whether it is inside the viewport's
+#: width while it has the focus.
+FOCUS_BOX_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  window.__reached = window.__reached || new Map();
+  if (!window.__reached.has(el)) window.__reached.set(el, window.__reached.size);
+  const r = el.getBoundingClientRect();
+  return {key: window.__reached.get(el), left: r.left, right: r.right, width: innerWidth,
+          what: `${el.tagName} ${(el.innerText || el.value || el.id || "").trim().slice(0, 30)}`};
+}
+"""
+#: Every control a person could use (visible, enabled) that Tab never reached. A radio counts
+#: as reached when its group was (Tab stops once per group; the arrow keys do the rest).
+UNREACHED_JS = """
+() => {
+  const reached = window.__reached || new Map();
+  const visible = (el) => el.getClientRects().length > 0
+    && getComputedStyle(el).visibility !== "hidden" && !el.closest("[hidden], [inert]");
+  const selector = "a[href], button, input:not([type=hidden]), select, textarea, "
+    + "[tabindex]:not([tabindex='-1'])";
+  const groups = new Set([...reached.keys()].filter((el) => el.type === "radio")
+    .map((el) => el.name));
+  return [...document.querySelectorAll(selector)]
+    .filter((el) => visible(el) && !el.disabled && el.getAttribute("tabindex") !== "-1")
+    .filter((el) => !reached.has(el) && !(el.type === "radio" && groups.has(el.name)))
+    .map((el) => `${el.tagName} ${(el.innerText || el.value || el.id || "").trim().slice(0, 30)}`);
+}
+"""
+
+
+@dataclass
+class ZoomCheck:
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    def page(self, page: Page, name: str) -> None:
+        """At each zoom: no sideways scrolling, every control reached by Tab from the top, and
+        each control inside the window's width while it has the focus."""
+        original = page.viewport_size
+        for zoom, size in ZOOMS.items():
+            page.set_viewport_size(size)
+            where = f"{name} at {zoom}"
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > size["width"]:
+                self.problems.append(f"{where}: scrolls sideways (scrollWidth {width})")
+            # From the top: the first focusable element (the skip link), then Tab until the
+            # focus leaves the page or comes round again.
+            page.evaluate(
+                "() => { window.__reached = new Map(); window.scrollTo(0, 0); "
+                "document.querySelector('a[href], button, input, select, textarea').focus(); }"
+            )
+            seen: set[int] = set()
+            for _ in range(120):
+                stop = page.evaluate(FOCUS_BOX_JS)
+                if stop is None or stop["key"] in seen:
+                    break
+                seen.add(stop["key"])
+                if stop["left"] < -1 or stop["right"] > stop["width"] + 1:
+                    self.problems.append(
+                        f"{where}: {stop['what']!r} is cut off when focused "
+                        f"({stop['left']:.0f}..{stop['right']:.0f} of {stop['width']})"
+                    )
+                page.keyboard.press("Tab")
+            for missed in page.evaluate(UNREACHED_JS):
+                self.problems.append(f"{where}: Tab never reaches {missed!r}")
+            self.checked += 1
+        if original:
+            page.set_viewport_size(original)
+
+
+def test_every_page_at_200_and_400_percent_zoom_loses_nothing(
+    new_context: NewContext, lang: str
+) -> None:
+    say = Say(lang)
+    check = ZoomCheck()
+    desktop = new_context("desktop").new_page()
+    start(desktop, lang)
+    check.page(desktop, "step 1")
+    identify(desktop, say)
+    expect_step(desktop, say, "personal")
+    submit(desktop, say)
+    expect(desktop.locator("#error-summary")).to_be_visible()
+    check.page(desktop, "step 2 with errors")
+    fill_personal(desktop, say)
+    expect_step(desktop, say, "device")
+    choose_device(desktop, say, "tablet", send=False)
+    check.page(desktop, "step 3 with the SIM question")
+    choose_device(desktop, say, "desktop")
+    expect_step(desktop, say, "qr")
+    check.page(desktop, "step 4")
+
+    context = new_context("phone")
+    context.set_extra_http_headers(ON_4G)
+    phone = context.new_page()
+    start(phone, lang)
+    phone.goto(printed_qr_link(desktop))
+    expect(phone).to_have_url(url_pattern("phone"))
+    check.page(phone, "step 5 on the phone")
+    agree_and_start(phone, say)
+    expect(heading(phone)).to_have_text(say("驗證成功"))
+
+    expect(desktop).to_have_url(url_pattern("done"), timeout=POLL_MS)
+    check.page(desktop, "step 6")
+    bind_device(desktop, say)
+    expect(desktop).to_have_url(re.compile(r"/notice$"))
+    check.page(desktop, "使用須知 (notice)")
+    read_notice_to_the_end(desktop, say)
+    notice_start(desktop, say).click()
+    expect(desktop).to_have_url(re.compile(r"/portal$"))
+    check.page(desktop, "portal")
+    link(desktop, say, "個人投保資料查詢").click()
+    expect(desktop.locator("#records-caption")).to_be_visible()
+    check.page(desktop, "records")
+    desktop.goto("/account/devices")
+    check.page(desktop, "devices")
+    log_out(desktop, say)
+    expect(login_panel(desktop)).to_be_visible()
+    check.page(desktop, "step 7 (login)")
+    log_in(desktop, say, password=WRONG_PASSWORD)
+    expect(desktop.get_by_role("alert")).to_contain_text(say(WRONG_LOGIN) % {"left": 4})
+    check.page(desktop, "step 7 with an error")
+
+    assert check.checked == 2 * 12
+    assert not check.problems, "\n".join(check.problems)
