@@ -31,6 +31,7 @@ from tests.browser.pages import (
     url_pattern,
 )
 from tests.helpers import ELIGIBLE
+from wizard.clock import FrozenClock
 
 pytestmark = pytest.mark.browser
 
@@ -258,9 +259,13 @@ def test_the_desktop_qr_registration_by_keyboard_alone(new_context: NewContext) 
 # --- 2. login on a bound browser, by keyboard ------------------------------------------------
 
 
-def test_login_on_a_bound_browser_by_keyboard_alone(new_context: NewContext) -> None:
+@pytest.mark.parametrize("live_clock", ["frozen"], indirect=True)
+def test_login_on_a_bound_browser_by_keyboard_alone(
+    new_context: NewContext, live_clock: FrozenClock
+) -> None:
     """Register with the usual verbs (that is test 1's business), then log out and back in
-    with the keyboard only: a wrong password first, then the right one."""
+    with the keyboard only: a wrong password first, then the right one; then keep the session
+    when the idle warning comes (the server's clock and the page's move together)."""
     from tests.browser.test_login_and_portal import (
         bind_and_read_notice,
         register_on_desktop_through_qr,
@@ -284,5 +289,28 @@ def test_login_on_a_bound_browser_by_keyboard_alone(new_context: NewContext) -> 
     expect_focus(page, summary)
     four_fields(LOGIN["憑證密碼"])
     press(page, panel.get_by_role("button", name="登入", exact=True))
+    expect(page).to_have_url(re.compile(r"/portal$"))
+    expect(heading(page)).to_have_text("查詢作業")
+
+    # WCAG 2.2.1: the idle logout is announced two minutes ahead, with the focus on 繼續使用;
+    # Enter extends the session (the server restarts its idle time: 204).
+    page.clock.install()
+    page.reload()
+    warning = page.get_by_role("alertdialog", name="即將自動登出")
+    expect(warning).to_be_hidden()
+    page.clock.fast_forward("13:05")
+    live_clock.advance(minutes=13, seconds=5)
+    expect(warning).to_be_visible()
+    carry_on = warning.get_by_role("button", name="繼續使用", exact=True)
+    expect_focus(page, carry_on)
+    expect_ring(page)
+    with page.expect_response(re.compile(r"/session/extend$")) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 204
+    expect(warning).to_be_hidden()
+    page.clock.fast_forward("12:30")  # 25:35 since the login, 12:30 since 繼續使用
+    live_clock.advance(minutes=12, seconds=30)
+    expect(warning).to_be_hidden()
+    page.reload()  # the server agrees: without 繼續使用 the session would have ended
     expect(page).to_have_url(re.compile(r"/portal$"))
     expect(heading(page)).to_have_text("查詢作業")
