@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 WORKERS ?= 4
 
-.PHONY: run serve test bench lint format clean translations
+.PHONY: run serve test bench lint format clean translations screenshots
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv; }
@@ -55,6 +55,12 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# PNGs of every step, desktop 1280x900 and phone 390x844, zh-TW and English, in docs/screenshots/
+# (docs/screenshots.py: the site with the demo data on a loopback port, driven by Chromium).
+screenshots: $(VENV)/.installed-test
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; }
+	$(BIN)/python docs/screenshots.py
 
 # The English catalogue: extract every string (babel.cfg), merge into
 # translations/en/LC_MESSAGES/messages.po, compile the .mo (committed, and compiled again by the
