@@ -43,8 +43,8 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[bench]'
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
-	$(BIN)/python bench/poll.py
-	$(BIN)/python bench/login.py
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq postgresql; }
+	$(BIN)/python bench/run.py
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; }
 	$(BIN)/python bench/throttled.py
 
