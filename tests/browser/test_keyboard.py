@@ -203,7 +203,8 @@ def test_the_desktop_qr_registration_by_keyboard_alone(new_context: NewContext) 
     press(page, button(page, "改用文字題"))
     question = page.locator(".captcha-question")
     expect(question).to_be_visible()
-    assert focused(page) != "<body>", "the focus was lost when the CAPTCHA was replaced"
+    # The pressed button was replaced: the focus goes to the new block's first button.
+    expect_focus(page, button(page, "重新產生驗證碼"))
     type_into(page, label(page, "姓名"), PERSON["姓名"])
     type_into(page, label(page, "驗證碼"), solve(question.inner_text()))
     type_into(page, label(page, "設定憑證密碼"), PERSON["設定憑證密碼"])
