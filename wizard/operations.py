@@ -124,10 +124,18 @@ def _check_redis() -> str:
 # --- the request log ---------------------------------------------------------------------
 
 
+def new_request_id() -> str:
+    """128 random bits as eight groups of four hex digits. The groups matter: a plain hex run
+    may hold "09" and eight more digits, which the log's personal-data mask would take for a
+    mobile number and blank out (about 1 in 500 IDs), leaving a log line no one can find."""
+    token = secrets.token_hex(16)
+    return "-".join(token[i : i + 4] for i in range(0, 32, 4))
+
+
 def _start() -> None:
     g.request_started = time.perf_counter()
     given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else new_request_id()
 
 
 def _logged_path() -> str:
@@ -139,7 +147,7 @@ def _logged_path() -> str:
 
 def _finish(response: Response) -> Response:
     started = g.pop("request_started", None)
-    request_id = g.get("request_id") or secrets.token_hex(16)
+    request_id = g.get("request_id") or new_request_id()
     response.headers["X-Request-Id"] = request_id
     duration = (time.perf_counter() - started) * 1000 if started is not None else None
     line = {
