@@ -118,6 +118,7 @@ def test_an_ordinary_address_sees_no_kiosk(app: Flask) -> None:
     html = client.get("/login").get_data(as_text=True)
     assert not end_button(html)
     assert 'class="kiosk"' not in html and "kiosk.js" not in html and "kiosk-warning" not in html
+    assert "/kiosk." not in html  # neither kiosk.js nor kiosk.css: phones never download them
     assert client.post("/kiosk/end", data={}).status_code in (400, 404)
     assert client.get("/kiosk/ended").status_code == 404
     # Its step 2 keeps the autofill hints a person's own browser is helped by.
@@ -132,6 +133,10 @@ def test_a_kiosk_address_gets_the_kiosk_page(app: Flask) -> None:
     assert end_button(html)
     assert re.search(r'<body[^>]*class="kiosk"', html)
     assert re.search(r'<script src="[^"]*kiosk[^"]*\.js"', html)
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]*kiosk[^"]*\.css)"', html)
+    assert stylesheet and "body.kiosk" in at(app, KIOSK_ADDRESS).get(stylesheet.group(1)).get_data(
+        as_text=True
+    )
     warning = re.search(r'<div[^>]*id="kiosk-warning"[^>]*>', html)
     assert warning and 'role="alertdialog"' in warning.group(0) and "hidden" in warning.group(0)
     assert 'data-idle-seconds="90"' in warning.group(0)  # KIOSK_IDLE_SECONDS
