@@ -37,7 +37,8 @@ class Polling:
 
     @property
     def rate(self) -> float:
-        return self.answered / self.seconds
+        """Polls answered per second, from the first sent to the last answered."""
+        return self.answered / self.wall
 
     def latency_ms(self, percent: int) -> float:
         cuts = statistics.quantiles(sorted(self.latencies), n=100, method="inclusive")

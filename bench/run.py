@@ -349,7 +349,10 @@ class Report:
         print()
         print("| measure | value |")
         print("|---|---|")
-        print(f"| polls answered (204) per second, intended {p.intended:.0f} | {p.rate:.0f} |")
+        print(
+            f"| polls answered (204) per second until the last answer, intended "
+            f"{p.intended:.0f} | {p.rate:.0f} |"
+        )
         print(f"| wrong answers, failed or timed-out (>{desktops.TIMEOUT:.0f} s) polls | {wrong} |")
         if p.latencies:
             print(
