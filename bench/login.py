@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,6 +181,7 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
     ceiling, _ = hash_ceiling(args.seconds, args.workers)
     print(f"| measure ({args.workers} workers) | per second | p50 |")
     print("|---|---|---|")

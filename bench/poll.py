@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import http.cookiejar
 import re
+import shutil
 import signal
 import sys
 import urllib.parse
@@ -105,6 +106,7 @@ def _measure(url: str, seconds: int, workers: int) -> list[tuple[str, float, str
         for server in servers:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 

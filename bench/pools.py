@@ -105,6 +105,7 @@ class Preparer:
         self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
         self.sessionmaker = app.extensions["db_sessionmaker"]
+        self._carriers: dict[str, int] = {}
         # The walks' request log lines would drown the benchmark's output.
         logging.getLogger("wizard.requests").setLevel(logging.WARNING)
 
@@ -201,7 +202,11 @@ class Preparer:
         return list(result.scalars())
 
     def _person_columns(self, db: Session, row: dict[str, str]) -> dict[str, Any]:
-        carrier_id = db.scalars(select(Carrier.id).where(Carrier.code == row["carrier"])).one()
+        if row["carrier"] not in self._carriers:
+            self._carriers[row["carrier"]] = db.scalars(
+                select(Carrier.id).where(Carrier.code == row["carrier"])
+            ).one()
+        carrier_id = self._carriers[row["carrier"]]
         return {
             "national_id": row["national_id"],
             "name": row["name"],
@@ -213,8 +218,9 @@ class Preparer:
 
     def pool(self, template: Template, people: list[dict[str, str]]) -> list[dict[str, str]]:
         """One copy of ``template`` per person in ``people``: for each, the Cookie header of the
-        desktop (``desktop``), of the phone (``phone``, when the template has one), the QR path
-        (``link``, for a hand-off still waiting) and the person's row (``person``)."""
+        desktop (``desktop``) and its CSRF token (``csrf``), of the phone (``phone`` and
+        ``phone_csrf``, when the template has one), the QR path (``link``, for a hand-off still
+        waiting) and the person's row (``person``)."""
         now = dt.datetime.now(dt.UTC)
         out: list[dict[str, str]] = []
         with self.sessionmaker() as db:
