@@ -194,7 +194,7 @@ class Handoff(Base):
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: SHA-256 of the opening phone's own session reference: only that phone may go on.
-    phone_ref_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_ref_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     #: Coarse description of the phone ("Chrome / Android") for the audit trail.
     phone_summary: Mapped[str | None] = mapped_column(String(80))
     #: When the phone's 開始驗證 started the carrier check (a check older than a minute is
