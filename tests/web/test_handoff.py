@@ -928,9 +928,11 @@ def test_the_poll_is_one_database_read(app: Flask, desktop: Desktop) -> None:
 
     desktop.qr_path()
     statements: list[str] = []
+    isolation: list[object] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+    def record(conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
+        isolation.append(conn.get_execution_options().get("isolation_level"))
 
     engine = app.extensions["db_engine"]
     event.listen(engine, "before_cursor_execute", record)
@@ -941,6 +943,8 @@ def test_the_poll_is_one_database_read(app: Flask, desktop: Desktop) -> None:
         event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 2, statements
     assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+    # Outside a transaction: no BEGIN and ROLLBACK round trips around the read.
+    assert isolation == ["AUTOCOMMIT", "AUTOCOMMIT"]
 
 
 def test_an_ended_hand_off_takes_its_qr_code_off_the_page(
