@@ -42,10 +42,12 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[bench]'
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq postgresql; }
+	@need=""; command -v wrk >/dev/null || need="$$need wrk"; \
+	 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	 command -v chromium >/dev/null || need="$$need chromium"; \
+	 [ -z "$$need" ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
+	 || { echo "make bench needs:$$need (apt-get install$$need)" >&2; exit 1; }
 	$(BIN)/python bench/run.py
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; }
 	$(BIN)/python bench/throttled.py
 
 lint: $(VENV)/.installed-test
