@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.poll import free_port
+from bench.common import free_port
 
 
 def _pg_bin() -> Path:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/throttled.py [--runs 3] [--workers 2] [--database-url URL]
 
-Serves the site with gunicorn (``prepare()`` of bench/poll.py: a fresh instance, SQLite, the
+Serves the site with gunicorn (``prepare()`` of bench/common.py: a fresh instance, SQLite, the
 simulator with a fixed CAPTCHA) and drives Debian's Chromium through Playwright with a phone's
 viewport and user agent. The network is throttled by the DevTools protocol,
 ``Network.emulateNetworkConditions``, with Chrome DevTools' presets:
@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from bench.poll import free_port, prepare, wait_up  # noqa: E402
+from bench.common import free_port, prepare, wait_up  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
