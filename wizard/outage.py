@@ -7,7 +7,7 @@ and the page says so. For a form that was being sent, the page offers 再試一�
 what was typed again (never a password or a CAPTCHA answer: those are typed again, as
 everywhere). The waiting desktop's status poll gets 204 ("nothing new"), so its page keeps
 polling and carries on once the database is back. No worker restart is needed for that: the
-engine's ``pool_pre_ping`` (wizard/db.py) replaces the dead pooled connections.
+engine's ping of idle pooled connections (wizard/db.py) replaces the dead ones.
 """
 
 from __future__ import annotations
