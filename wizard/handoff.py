@@ -18,10 +18,11 @@ import io
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import segno
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from wizard.models import Handoff, Registration
@@ -152,22 +153,14 @@ class PollView:
         return status
 
 
-def poll_view(db: Session, ref_hash: str, now: dt.datetime) -> PollView | None:
-    """One indexed read for the polling request (it runs every 2 s on every waiting desktop):
-    the registration by its unique reference hash, joined to its newest hand-off.
-
-    The read runs outside a transaction when it is the request's first: one statement is its
-    own consistent snapshot, and it saves PostgreSQL's BEGIN and ROLLBACK round trips (three
-    messages become one; bench/desktops.py counts them)."""
-    if not db.in_transaction():
-        db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+def _poll_query() -> Select[Any]:
     newest = (
         select(func.max(Handoff.id))
         .where(Handoff.registration_id == Registration.id)
         .correlate(Registration)
         .scalar_subquery()
     )
-    row = db.execute(
+    return (
         select(
             Registration.step,
             Registration.purged,
@@ -178,8 +171,24 @@ def poll_view(db: Session, ref_hash: str, now: dt.datetime) -> PollView | None:
             Handoff.outcome,
         )
         .outerjoin(Handoff, Handoff.id == newest)
-        .where(Registration.ref_hash == ref_hash)
-    ).first()
+        .where(Registration.ref_hash == bindparam("ref_hash"))
+    )
+
+
+#: Built once: constructing the statement cost more than SQLAlchemy's compiled-cache lookup.
+_POLL_QUERY = _poll_query()
+
+
+def poll_view(db: Session, ref_hash: str, now: dt.datetime) -> PollView | None:
+    """One indexed read for the polling request (it runs every 2 s on every waiting desktop):
+    the registration by its unique reference hash, joined to its newest hand-off.
+
+    The read runs outside a transaction when it is the request's first: one statement is its
+    own consistent snapshot, and it saves PostgreSQL's BEGIN and ROLLBACK round trips (three
+    messages become one; bench/desktops.py counts them)."""
+    if not db.in_transaction():
+        db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    row = db.execute(_POLL_QUERY, {"ref_hash": ref_hash}).first()
     if row is None:
         return None
     step, purged, expires_at, failures, status, handoff_expires, outcome = row
