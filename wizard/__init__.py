@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         config,
         db,
         errors,
+        follow,
         i18n,
         kiosk,
         limits,
@@ -45,6 +46,8 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         static_folder=str(ROOT / "static"),
     )
     config.load(app, test_config)
+    # Innermost WSGI wrapper (ProxyFix, when configured, goes around it): see wizard/follow.py.
+    app.wsgi_app = follow.FollowHtmxRedirects(app.wsgi_app)  # type: ignore[method-assign]
     clocks.init_app(app, clock)  # type: ignore[arg-type]
     compression.init_app(app)  # first after_request registered: runs last, on the final body
     csrf.init_app(app)

@@ -179,3 +179,31 @@ def test_without_javascript_the_sim_question_is_shown_and_asked_of_tablets_only(
     # A desktop needs no answer.
     choose_device(page, "desktop")
     expect_step(page, "qr")
+
+
+def test_each_step_is_one_round_trip(page: Page, live_server: str) -> None:
+    """wizard/follow.py: pressing 送出 sends one request, and the next step comes back in its
+    answer (no redirect for the browser to follow: on 3G that was a second 2-second wait)."""
+    page.goto(live_server + "/login")
+    page.evaluate("window.__marker = 1")
+    requests: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            requests.append(f"{request.method} {request.url}")
+            if request.resource_type in ("document", "xhr", "fetch")
+            else None
+        ),
+    )
+    identify(page)
+    expect_swapped_step(page, "personal")
+    fill_personal(page)
+    expect_swapped_step(page, "device")
+    choose_device(page, "desktop")
+    expect_swapped_step(page, "qr")
+    posts = [r.replace(live_server, "") for r in requests]
+    assert [r for r in posts if "/register/qr/status" not in r] == [
+        "POST /login",
+        "POST /register/personal",
+        "POST /register/device",
+    ]
