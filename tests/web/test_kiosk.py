@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.helpers import ELIGIBLE, Desktop, Phone, WizardClient, csrf_token, sim_headers
 from tests.web.support import HX, registration_row
@@ -343,11 +343,35 @@ def test_end_at_step_4_stops_the_qr_code(app: Flask, terminal: WizardClient) -> 
     assert registration_row(app).step == "qr"  # never verified
 
 
-def test_end_needs_its_csrf_token(app: Flask, terminal: WizardClient) -> None:
-    terminal.complete_steps_before("personal")
+def test_end_wipes_even_without_a_csrf_token(app: Flask, terminal: WizardClient) -> None:
+    """A stale or missing token must not leave the person on the terminal (the idle timer
+    posts the form of a page that may be an hour old)."""
+    terminal.complete_steps_before("device")
     response = terminal.client.post("/kiosk/end", data={})
-    assert response.status_code == 400
-    assert registration_row(app).national_id == ELIGIBLE["national_id"]  # nothing wiped
+    assert response.status_code == 303
+    assert response.headers["Clear-Site-Data"] == CLEAR_SITE_DATA
+    assert registration_row(app).purged
+
+
+def test_end_wipes_the_browser_when_the_database_fails(
+    app: Flask, terminal: WizardClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's part fails (here a real error from the database: the table it writes is
+    gone); the browser's part still happens, and nothing of the person is reachable from it."""
+    terminal.complete_steps_before("device")
+    with app.extensions["db_engine"].begin() as connection:
+        connection.execute(text("ALTER TABLE handoff RENAME TO handoff_gone"))
+    try:
+        response = end(terminal.client, "/register/device")
+        assert response.status_code == 303
+        assert response.headers["Clear-Site-Data"] == CLEAR_SITE_DATA
+        cookies = response.headers.getlist("Set-Cookie")
+        assert any(c.startswith("bli_session=;") for c in cookies), cookies
+        assert "wipe without the database" in caplog.text
+        assert terminal.get("/register/personal").headers["Location"] == "/login"
+    finally:
+        with app.extensions["db_engine"].begin() as connection:
+            connection.execute(text("ALTER TABLE handoff_gone RENAME TO handoff"))
 
 
 def test_a_swap_that_renewed_the_session_renews_the_end_token(
