@@ -47,7 +47,10 @@ DEFAULTS: dict[str, object] = {
     "WTF_CSRF_TIME_LIMIT": 3600,
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # Off: the X-RateLimit-* headers cost two more storage round trips (Redis in production) on
+    # every limited request, the step-4 poll among them; a refusal's Retry-After and "try again
+    # at HH:MM" come from wizard.errors.
+    "RATELIMIT_HEADERS_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
     # translations/ at the top level (babel.cfg, messages.pot, en/LC_MESSAGES/messages.po, .mo).

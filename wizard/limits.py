@@ -7,8 +7,9 @@ Two counters guard each costly or guessable action:
   proxy set ``TRUSTED_PROXIES`` or everyone shares the proxy's);
 * **per person** (``count(action, subject)``): the national ID where it is known (step 1 posts
   it, later steps have it on the registration, the four-field login has the account), or the
-  registration for step 4's polling. Counted under a SHA-256 of the ID: no ID is ever in the
-  limiter's storage. This is what stops someone holding a victim's ID who changes address.
+  registration for step 4's polling. Counted under an HMAC of the ID keyed with the secret:
+  nothing in the limiter's storage gives an ID back. This is what stops someone holding a
+  victim's ID who changes address.
 
 Counts and windows are aligned with the lockouts the site already has, so a person meets the
 lockout's own message (which says what to do), never a bare "too many" in its place:
@@ -44,10 +45,11 @@ most tests run that way, and ``tests/web/test_limits.py`` switches it on.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
@@ -139,7 +141,11 @@ def _items(limit: str) -> list[RateLimitItem]:
 
 
 def _key(kind: str, subject: str) -> str:
-    return hashlib.sha256(f"{kind}:{subject}".encode()).hexdigest()
+    """The counter's name for ``subject``: keyed with the app's secret, because a plain hash
+    of a national ID is reversed by hashing the few hundred million valid IDs (PDPA: no ID,
+    nor anything that gives one back, in the limiter's storage)."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, f"{kind}:{subject}".encode(), hashlib.sha256).hexdigest()
 
 
 def count(action: str, subject: str, per: str = "id") -> None:
