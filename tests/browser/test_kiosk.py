@@ -226,9 +226,14 @@ def test_a_whole_registration_on_a_kiosk_then_end_session(
     expect_nothing_reachable(kiosk, live_app)
 
 
+#: Long enough for the checks (an axe scan among them) to finish before the wipe on a busy
+#: machine: the wipe must come from the test's silence, not from its slowness.
+WARNING_SECONDS = 15
+
+
 @pytest.mark.parametrize(
     "app_config",
-    [{**BEHIND_A_PROXY, "KIOSK_IDLE_SECONDS": 2, "KIOSK_WARNING_SECONDS": 6}],
+    [{**BEHIND_A_PROXY, "KIOSK_IDLE_SECONDS": 2, "KIOSK_WARNING_SECONDS": WARNING_SECONDS}],
     indirect=True,
 )
 def test_idle_warning_continue_then_the_wipe(new_context: NewContext, live_app: Flask) -> None:
@@ -245,7 +250,7 @@ def test_idle_warning_continue_then_the_wipe(new_context: NewContext, live_app: 
     expect(warning).to_be_visible(timeout=6_000)  # after 2 s without input
     keep = warning.get_by_role("button", name="繼續使用")
     expect(keep).to_be_focused()  # a keyboard or screen-reader user lands on the answer
-    expect(warning).to_contain_text(re.compile(r"0:0[1-6]"))
+    expect(warning).to_contain_text(re.compile(r"0:[01]\d"))
     expect_accessible(kiosk, "the idle warning")
     keep.press("Enter")
     expect(warning).to_be_hidden()
@@ -254,7 +259,7 @@ def test_idle_warning_continue_then_the_wipe(new_context: NewContext, live_app: 
 
     # No answer this time: after the warning's seconds, everything is wiped.
     expect(warning).to_be_visible(timeout=6_000)
-    expect(kiosk).to_have_url(re.compile(r"/kiosk/ended$"), timeout=12_000)
+    expect(kiosk).to_have_url(re.compile(r"/kiosk/ended$"), timeout=(WARNING_SECONDS + 10) * 1000)
     expect_nothing_reachable(kiosk, live_app)
 
 

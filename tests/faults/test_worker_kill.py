@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,16 +14,44 @@ from tests.faults.people import ELIGIBLE_IDS, ONCE, Person, handoff_statuses, le
 KILLS = 3
 
 
+#: x86-64 and arm64 numbers of nanosleep / clock_nanosleep, what time.sleep blocks in.
+_SLEEP_SYSCALLS = {"35", "230", "101", "115"}
+
+
+def _asleep(pid: int) -> bool:
+    """Whether ``pid`` is blocked in a timed sleep: the kernel's wait channel says
+    hrtimer_nanosleep, or (where wchan reads 0, as some kernels and sandboxes give it) the
+    blocking system call is nanosleep or clock_nanosleep."""
+    try:
+        if Path(f"/proc/{pid}/wchan").read_text().strip() == "hrtimer_nanosleep":
+            return True
+        return Path(f"/proc/{pid}/syscall").read_text().split(" ", 1)[0] in _SLEEP_SYSCALLS
+    except OSError:
+        return False
+
+
 def worker_in_carrier_check(pids: list[int]) -> int | None:
-    """A worker asleep in the simulated carrier's latency (time.sleep: the kernel shows it
-    in hrtimer_nanosleep), i.e. serving a step-5 check; idle workers wait in select/poll."""
-    for pid in pids:
-        try:
-            if Path(f"/proc/{pid}/wchan").read_text().strip() == "hrtimer_nanosleep":
-                return pid
-        except OSError:
-            continue
-    return None
+    """A worker asleep in the simulated carrier's latency (time.sleep), i.e. serving a step-5
+    check; idle workers wait in select/poll."""
+    return next((pid for pid in pids if _asleep(pid)), None)
+
+
+def test_a_sleeping_process_is_recognised() -> None:
+    """The detector the test below depends on, checked on this machine's kernel first: a
+    process in time.sleep is seen asleep, a busy one is not."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(10)"])
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        deadline = time.monotonic() + 5
+        while not _asleep(sleeper.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _asleep(sleeper.pid)
+        assert not _asleep(busy.pid)
+    finally:
+        sleeper.kill()
+        busy.kill()
+        sleeper.wait()
+        busy.wait()
 
 
 def test_killed_workers_lose_no_registration(make_site: MakeSite) -> None:
