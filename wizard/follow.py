@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 Headers = list[tuple[str, str]]
 StartResponse = Callable[..., Any]
@@ -48,7 +48,9 @@ def _cookie_updates(headers: Headers, path: str) -> dict[str, str | None]:
         }
         if not path.startswith(options.get("path") or "/"):
             continue
-        deleted = options.get("max-age") == "0" or "1970" in options.get("expires", "")
+        max_age = options.get("max-age", "")
+        deleted = max_age.lstrip("-").isdigit() and int(max_age) <= 0
+        deleted = deleted or "1970" in options.get("expires", "")
         updates[name] = None if deleted else cookie_value
     return updates
 
@@ -94,18 +96,20 @@ class FollowHtmxRedirects:
             return body
         if hasattr(body, "close"):
             body.close()
-        path, query = target
+        path, query, raw = target
         follow = {key: value for key, value in environ.items() if key not in _BODY_KEYS}
         follow.update(
             REQUEST_METHOD="GET",
             PATH_INFO=path,
             QUERY_STRING=query,
-            RAW_URI=path + ("?" + query if query else ""),
-            REQUEST_URI=path + ("?" + query if query else ""),
+            RAW_URI=raw,
+            REQUEST_URI=raw,
         )
         follow["wsgi.input"] = io.BytesIO(b"")
         follow.pop("werkzeug.request", None)
-        cookies = _with_cookies(environ.get("HTTP_COOKIE", ""), _cookie_updates(headers, path))
+        # The cookies' Path is the URL's, SCRIPT_NAME included.
+        url_path = environ.get("SCRIPT_NAME", "") + path
+        cookies = _with_cookies(environ.get("HTTP_COOKIE", ""), _cookie_updates(headers, url_path))
         if cookies:
             follow["HTTP_COOKIE"] = cookies
         else:
@@ -118,8 +122,11 @@ class FollowHtmxRedirects:
         return self.app(follow, start_second)
 
     @staticmethod
-    def _target(status: str, headers: Headers, environ: dict[str, Any]) -> tuple[str, str] | None:
-        """(path, query) when the answer is a 303 to a page of this site, else None."""
+    def _target(
+        status: str, headers: Headers, environ: dict[str, Any]
+    ) -> tuple[str, str, str] | None:
+        """(PATH_INFO, QUERY_STRING, the raw request target) when the answer is a 303 to a
+        page of this site, else None."""
         if not status.startswith("303"):
             return None
         location = _header(headers, "Location")
@@ -131,4 +138,7 @@ class FollowHtmxRedirects:
         script = environ.get("SCRIPT_NAME", "")
         if script and not parts.path.startswith(script + "/"):
             return None
-        return parts.path[len(script) :], parts.query
+        # PATH_INFO is decoded (PEP 3333: bytes as latin-1), Location is not.
+        path = unquote(parts.path[len(script) :], encoding="latin-1")
+        raw = parts.path + ("?" + parts.query if parts.query else "")
+        return path, parts.query, raw

@@ -93,3 +93,50 @@ def test_cookies_set_and_deleted_by_the_post_reach_the_get() -> None:
     assert _with_cookies("session=old; bli_device=abc; lang=en", updates) == (
         "session=new; lang=en"
     )
+
+
+def test_a_cookie_expired_by_a_negative_max_age_is_deleted() -> None:
+    updates = _cookie_updates([("Set-Cookie", "lang=; Max-Age=-1; Path=/")], "/")
+    assert updates == {"lang": None}
+
+
+def test_under_a_prefix_the_cookie_path_and_the_encoded_path_are_followed() -> None:
+    """Mounted at /eservice: the session cookie's Path is the prefix, Location holds it and is
+    percent-encoded; the GET gets the new cookie and the decoded PATH_INFO."""
+    from wizard.follow import FollowHtmxRedirects
+
+    seen: dict[str, str] = {}
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        if environ["REQUEST_METHOD"] == "POST":
+            start_response(
+                "303 See Other",
+                [
+                    ("Location", "/eservice/register/%E5%80%8B?x=1"),
+                    ("Set-Cookie", "bli_session=new; HttpOnly; Path=/eservice"),
+                ],
+            )
+            return [b""]
+        seen.update(
+            path=environ["PATH_INFO"], query=environ["QUERY_STRING"], cookie=environ["HTTP_COOKIE"]
+        )
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"next step"]
+
+    statuses: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "HTTP_HX_REQUEST": "true",
+        "SCRIPT_NAME": "/eservice",
+        "PATH_INFO": "/login",
+        "HTTP_COOKIE": "bli_session=old",
+    }
+    body = FollowHtmxRedirects(app)(
+        environ, lambda status, headers, exc_info=None: statuses.append(status)
+    )
+    assert b"".join(body) == b"next step" and statuses == ["200 OK"]
+    assert seen == {
+        "path": "/register/個".encode().decode("latin-1"),
+        "query": "x=1",
+        "cookie": "bli_session=new",
+    }
