@@ -9,7 +9,7 @@ WORKERS ?= 4
 .PHONY: run serve test bench lint format clean translations screenshots
 
 $(VENV)/.installed: setup.cfg pyproject.toml
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv; }
+	@$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e .
 	$(BIN)/pybabel compile -d translations -D messages >/dev/null
@@ -61,7 +61,10 @@ format: $(VENV)/.installed-test
 # PNGs of every step, desktop 1280x900 and phone 390x844, zh-TW and English, in docs/screenshots/
 # (docs/screenshots.py: the site with the demo data on a loopback port, driven by Chromium).
 screenshots: $(VENV)/.installed-test
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; }
+	@need=""; command -v chromium >/dev/null || need="$$need chromium"; \
+	 [ -e /usr/share/fonts/truetype/arphic/uming.ttc ] || need="$$need fonts-arphic-uming"; \
+	 [ -z "$$need" ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
+	 || { echo "make screenshots needs:$$need (apt-get install$$need; without a CJK font the zh-TW text is boxes)" >&2; exit 1; }
 	$(BIN)/python docs/screenshots.py
 
 # The English catalogue: extract every string (babel.cfg), merge into

@@ -20,7 +20,11 @@ from bench.common import free_port
 
 
 def _pg_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    # The newest major version (as numbers: 15 after 9.6).
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()],
+    )
     if not found:
         raise SystemExit("PostgreSQL is missing: apt-get install postgresql")
     return found[-1].parent

@@ -30,8 +30,9 @@ Measured, for each profile, with a cold cache (a new browser context, or the cac
   loads ``/register/verify`` the same way, until DOMContentLoaded with htmx and the
   開始驗證 button.
 * step 3 → 5 (warm only, as it happens in a session): on step 3 the phone presses 送出; htmx
-  posts, follows the 303 and swaps in step 5's partial: the time from the click until step
-  5's heading is on the screen (two requests, two latencies).
+  posts and swaps in step 5's partial, which comes back in the POST's own answer
+  (wizard/follow.py): the time from the click until step 5's heading is on the screen (one
+  request, one latency; two before follow.py, when htmx followed the 303 with a GET).
 
 Each figure is the median of ``--runs`` runs, in milliseconds, from the navigation's start
 (``performance.getEntriesByType('navigation')``), or from the click for the swap.

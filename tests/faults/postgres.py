@@ -20,7 +20,11 @@ def free_port() -> int:
 
 
 def _pg_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])
+    # The newest major version (as numbers: 15 after 9.6).
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()],
+    )
     if not found:
         raise RuntimeError(
             "The fault tests need PostgreSQL's server: apt-get install postgresql (make test"
