@@ -42,6 +42,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Seconds a worker keeps the enrolled addresses before reading them again.
 REFRESH_SECONDS = 30.0
+#: Seconds before the next attempt after a failed read.
+RETRY_SECONDS = 2.0
 
 #: What the browser is told to forget when the session ends (Chromium, Firefox and Safari
 #: honour what they support and ignore the rest).
@@ -104,6 +106,11 @@ def enrolled_addresses(app: Flask | None = None) -> frozenset[str]:
             addresses = frozenset(db_session.scalars(select(KioskTerminal.address)))
     except SQLAlchemyError as error:
         logger.warning("kiosk terminals could not be read: %s", type(error).__name__)
+        # Asked again after RETRY_SECONDS, not REFRESH_SECONDS: a worker that never read the
+        # list must not take an enrolled terminal for a person's own browser (and offer it a
+        # binding) for long once the database is back; nor ask on every request while it is
+        # down (each ask may wait for the connect timeout).
+        now -= REFRESH_SECONDS - RETRY_SECONDS
     app.extensions[_CACHE] = _Enrolled(addresses, now)
     return addresses
 

@@ -410,3 +410,30 @@ def test_the_next_person_starts_in_chinese(terminal: WizardClient) -> None:
     end(terminal.client)
     html = terminal.get("/kiosk/ended").get_data(as_text=True)
     assert 'lang="zh-Hant-TW"' in html and "已結束使用" in html
+
+
+def test_a_failed_read_of_the_terminals_is_tried_again_soon(
+    app: Flask,
+    runner,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """A worker that could not read the enrolled terminals (a real database error: the table
+    is gone) must not take them for people's own browsers for the usual 30 s once it can."""
+    from wizard import kiosk as kiosks
+
+    assert runner.invoke(args=["kiosk", "enroll", "192.0.2.50", "--label", "L"]).exit_code == 0
+    kiosks.forget_enrolled(app)
+    monkeypatch.setattr(kiosks, "RETRY_SECONDS", 0.0)  # "soon" is now, for the test
+    engine = app.extensions["db_engine"]
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE kiosk_terminal RENAME TO kiosk_terminal_gone"))
+    try:
+        assert kiosks.enrolled_addresses(app) == frozenset()
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE kiosk_terminal_gone RENAME TO kiosk_terminal"))
+    assert kiosks.enrolled_addresses(app) == frozenset({"192.0.2.50"})
+    # A good read is kept for REFRESH_SECONDS: no database read per request.
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM kiosk_terminal"))
+    assert kiosks.enrolled_addresses(app) == frozenset({"192.0.2.50"})
