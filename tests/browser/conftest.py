@@ -28,22 +28,10 @@ from playwright.sync_api import (
 )
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import make_test_app
 from tests.helpers import FIXED_CAPTCHA
 from wizard.clock import FrozenClock
-
-#: From /work/shared/toolchain.md: Playwright cannot download its own browser here.
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: How long a locator, a navigation or expect() waits. Everything is local, but the machine
 #: may be busy (2 CPUs shared with other work): generous, it costs nothing when things pass.
