@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import current_app
+
+#: Where every date and time shown to a person is read (the server keeps UTC).
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+def local_time(moment: dt.datetime, fmt: str = "%H:%M") -> str:
+    """``moment`` on Taipei's clock, as ``fmt`` (HH:MM unless told)."""
+    return moment.astimezone(TAIPEI).strftime(fmt)
 
 
 class SystemClock:

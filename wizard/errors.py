@@ -6,7 +6,6 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
@@ -16,8 +15,6 @@ from werkzeug.wrappers import Response
 
 from wizard import clock, i18n, limits
 from wizard.rendering import is_htmx, render
-
-TAIPEI = ZoneInfo("Asia/Taipei")
 
 
 def _page(status: int, title: str, text: str) -> Response:
@@ -93,11 +90,11 @@ def retry_moment(error: TooManyRequests) -> tuple[int, dt.datetime]:
 
 def _wall_clock(moment: dt.datetime) -> str:
     """HH:MM in Taipei, rounded up to the minute (at 17:04:10 the limit still holds: 17:05)."""
-    local = moment.astimezone(TAIPEI)
+    local = moment.astimezone(clock.TAIPEI)
     if local.second or local.microsecond:
         local = local.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     shown = local.strftime("%H:%M")
-    if local.date() != clock.now().astimezone(TAIPEI).date():
+    if local.date() != clock.now().astimezone(clock.TAIPEI).date():
         shown = f"{i18n.day(local.date())} {shown}"
     return shown
 

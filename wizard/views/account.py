@@ -5,7 +5,6 @@ the new-binding text message carries."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
@@ -34,15 +33,9 @@ from wizard.views.steps import guard
 
 bp = Blueprint("account", __name__)
 
-TAIPEI = ZoneInfo("Asia/Taipei")
-
 
 def _see_other(endpoint: str, **values: object) -> Response:
     return Response(status=303, headers={"Location": url_for(endpoint, **values)})
-
-
-def _taipei(moment: dt.datetime, fmt: str = "%H:%M") -> str:
-    return moment.astimezone(TAIPEI).strftime(fmt)
 
 
 def _revoke_serializer() -> URLSafeSerializer:
@@ -119,7 +112,7 @@ def _announce(database, account: Account, binding: DeviceBinding, now: dt.dateti
     body = _(
         "【勞保局】您的行動電話認證已於 %(time)s 綁定新裝置（%(label)s）。"
         "若不是您本人，請開啟 %(link)s 撤銷。",
-        time=_taipei(now, "%m/%d %H:%M"),
+        time=clock.local_time(now, "%m/%d %H:%M"),
         label=binding.label,
         link=link,
     )
@@ -164,7 +157,7 @@ def login_context(form: LoginForm | None = None) -> dict[str, object]:
         "binding": binding,
         "challenge": nonce,
         "login_form": form or LoginForm(),
-        "locked_until": _taipei(until) if until else None,
+        "locked_until": clock.local_time(until) if until else None,
     }
 
 
@@ -200,7 +193,7 @@ def login() -> Response:
         devices.use_challenge(database, form.challenge.data or "", now)
         and devices.signature_ok(binding, form.challenge.data or "", form.signature.data or "")
     )
-    today = now.astimezone(TAIPEI).date()
+    today = now.astimezone(clock.TAIPEI).date()
     if not (accounts.answers_match(account, answers, today, password_ok) and device_ok):
         locked = accounts.record_failure(database, account, now)
         registrations_audit(database, "login.failed" if not locked else "login.lockout", account)
@@ -270,7 +263,7 @@ def device_list() -> Response:
         bindings=devices.active(database, row.account_id),
         current_binding=row.binding_id,
         title=_("已綁定的裝置"),
-        fmt=_taipei,
+        fmt=clock.local_time,
     )
 
 
@@ -329,7 +322,7 @@ def not_me(token: str) -> Response:
         token=token,
         revoked=binding.revoked_at is not None,
         title=_("撤銷裝置綁定"),
-        fmt=_taipei,
+        fmt=clock.local_time,
     )
 
 
@@ -345,6 +338,6 @@ def outbox() -> Response:
         "account/outbox.html",
         messages=messages,
         mask=identity.mask_msisdn,
-        fmt=_taipei,
+        fmt=clock.local_time,
         title=_("簡訊模擬器：已發送簡訊"),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import secrets
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
@@ -36,7 +35,6 @@ from wizard.views.steps import go, guard
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 
-TAIPEI = ZoneInfo("Asia/Taipei")
 
 #: Where each carrier answer is shown: beside the field it is about, or above the form.
 PRECHECK_FIELD: dict[PrecheckOutcome, str] = {
@@ -216,7 +214,7 @@ def _submit_personal(
 ) -> Response:
     limits.count("personal", registration.national_id or "")
     valid = form.validate()
-    today = clock.now().astimezone(TAIPEI).date()
+    today = clock.now().astimezone(clock.TAIPEI).date()
     try:
         birth = identity.parse_birth_date(form.birth_date.data or "", today)
         form.cleaned["birth_date"] = birth.value

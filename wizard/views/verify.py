@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
@@ -32,16 +31,11 @@ from wizard.views.steps import go, guard
 
 bp = Blueprint("verify", __name__)
 
-TAIPEI = ZoneInfo("Asia/Taipei")
 #: The applying browser keeps its own QR token (signed cookie) so a refresh shows the same code.
 QR_TOKEN_KEY = "qr_token"
 #: The phone's own reference to the hand-off it opened (never the desktop's session).
 PHONE_KEY = "phone_handoff"
 POLL_SECONDS = 2
-
-
-def _local_time(moment: dt.datetime) -> str:
-    return moment.astimezone(TAIPEI).strftime("%H:%M")
 
 
 #: The simulator panel's answers for "which number does the mobile network see". The panel
@@ -389,7 +383,7 @@ def _render_verify(
         started = _(
             "一台使用 %(browser)s 的裝置於 %(time)s 開始這項申請",
             browser=registration.user_agent_summary or _("瀏覽器"),
-            time=_local_time(item.created_at),
+            time=clock.local_time(item.created_at),
         )
     return render(
         "steps/verify.html",
