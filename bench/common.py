@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,14 +12,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.helpers import free_port  # noqa: F401  (the benchmarks import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_up(url: str) -> None:

@@ -40,20 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.helpers import ELIGIBLE  # noqa: E402
 from wizard import create_app  # noqa: E402
 from wizard.clock import FrozenClock  # noqa: E402
 
 CAPTCHA = "DEMO"
 #: 王小明 of the demo data (README "Demo people").
-PERSON = {
-    "national_id": "A123456789",
-    "carrier": "cht",
-    "msisdn": "0912-345678",
-    "nhi_card": "000012345678",
-    "birth_date": "1980/01/01",
-    "name": "王小明",
-    "password": "my cat is called flower",
-}
+PERSON = ELIGIBLE
 DESKTOP = {
     "viewport": {"width": 1280, "height": 900},
     "user_agent": (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from html import unescape
 from typing import Any
 
@@ -22,6 +23,15 @@ ELIGIBLE: dict[str, str] = {
     "name": "王小明",
     "password": "my cat is called flower",
 }
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released): for the servers the tests
+    and the benchmarks start (gunicorn, PostgreSQL, redis-server, a gateway)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

@@ -62,6 +62,14 @@ SIM_LABEL = {"yes": "有", "no": "無"}
 SIM_QUESTION = "裝置有無SIM卡"
 
 
+#: The demo person's number (ELIGIBLE["msisdn"]) as the mobile network reports it, and the
+#: simulator's headers for a phone on 4G with that SIM.
+MSISDN = "0912345678"
+ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
+#: The QR status is polled every ~2 s: a change must show within a few polls.
+POLL_MS = 10_000
+
+
 def url_pattern(step: str) -> re.Pattern[str]:
     """The step's URL, whatever the host and port (and ignoring a #fragment)."""
     return re.compile(rf"^https?://[^/]+{re.escape(URL[step])}(#.*)?$")

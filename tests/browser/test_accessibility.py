@@ -53,7 +53,7 @@ from tests.browser.bilingual import (
     start,
     submit,
 )
-from tests.browser.pages import url_pattern
+from tests.browser.pages import ON_4G, POLL_MS, url_pattern
 from wizard.clock import FrozenClock
 
 pytestmark = pytest.mark.browser
@@ -69,10 +69,6 @@ SIZES = {
     "desktop 1280x800": {"width": 1280, "height": 800},
 }
 
-MSISDN = "0912345678"  # the demo person's number as the mobile network reports it
-ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
-#: The QR status is polled every ~2 s: a change must show within a few polls.
-POLL_MS = 10_000
 WRONG_PASSWORD = "not my password at all"
 WRONG_LOGIN = "登入資料有誤，請重新輸入。再錯 %(left)s 次，這個裝置的登入會暫停。"
 ON_WIFI = (

@@ -17,14 +17,13 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.pages import complete_steps_before, printed_qr_link
+from tests.browser.pages import ON_4G, complete_steps_before, printed_qr_link
 from wizard.clock import FrozenClock
 
 pytestmark = pytest.mark.browser
 
 NewContext = Callable[..., BrowserContext]
 
-ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": "0912345678"}
 WAITING = "等待手機掃描 QR Code⋯"
 OPENED = "已在手機上開啟。請在手機上核對資料，勾選同意條款後按「開始驗證」。"
 #: What the countdown's live region says, in order, and at how many seconds left.

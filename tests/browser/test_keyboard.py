@@ -24,7 +24,9 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from tests.browser.pages import (
     HEADING,
     LOGIN,
+    ON_4G,
     PERSON,
+    POLL_MS,
     URL,
     agree_and_start,
     heading,
@@ -37,9 +39,6 @@ pytestmark = pytest.mark.browser
 
 NewContext = Callable[..., BrowserContext]
 
-MSISDN = "0912345678"  # ELIGIBLE["msisdn"] as the mobile network reports it
-ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
-POLL_MS = 10_000
 
 IS_FOCUSED_JS = "el => el === document.activeElement"
 #: What has the focus now: tag, id, and its accessible-ish text (for failure messages).

@@ -21,6 +21,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from tests.browser.pages import (
+    POLL_MS,
     URL,
     agree_and_start,
     expect_step,
@@ -45,7 +46,6 @@ PHONE = {"X-Forwarded-For": "203.0.113.9", "X-Sim-Network": "4g", "X-Sim-Msisdn"
 #: so the ID as typed is looked for in form values, not in the text).
 TRACES = ("王小明", "A12345****", "09****78", "0912-345678", "000012345678")
 TYPED = ("A123456789", "王小明", "0912-345678", "000012345678", "1980/01/01")
-POLL_MS = 10_000
 
 BEHIND_A_PROXY = {"KIOSK_NETWORKS": ["10.20.0.0/24"], "TRUSTED_PROXIES": 1}
 

@@ -24,6 +24,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.browser.pages import (
+    MSISDN,
+    ON_4G,
+    POLL_MS,
     agree_and_start,
     bind_device,
     complete_steps_before,
@@ -44,10 +47,6 @@ pytestmark = pytest.mark.browser
 
 NewContext = Callable[..., BrowserContext]
 
-MSISDN = "0912345678"  # ELIGIBLE["msisdn"] as the mobile network reports it
-ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
-#: The QR status is polled every ~2 s: a change must show within a few polls.
-POLL_MS = 10_000
 BACK_TO_COMPUTER = "請回到您的電腦確認認證結果"
 BOM = b"\xef\xbb\xbf"
 PDF_TITLE = "勞工保險、就業保險、職業災害保險投保資料"  # whitespace removed

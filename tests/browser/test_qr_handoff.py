@@ -19,6 +19,9 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.pages import (
     HEADING,
+    MSISDN,
+    ON_4G,
+    POLL_MS,
     agree_and_start,
     choose_device,
     complete_steps_before,
@@ -36,11 +39,7 @@ from wizard.clock import FrozenClock
 
 pytestmark = pytest.mark.browser
 
-MSISDN = "0912345678"  # ELIGIBLE["msisdn"] as the mobile network reports it
-ON_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": MSISDN}
 ON_WIFI = {"X-Sim-Network": "wifi", "X-Sim-Msisdn": MSISDN}
-#: The status is polled every ~2 s: a change must show within a few polls.
-POLL_MS = 10_000
 
 BACK_TO_COMPUTER = "請回到您的電腦確認認證結果"
 DONE_HEADING = "行動電話認證成功"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import socket
 import threading
 import time
 import urllib.request
@@ -23,7 +22,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import make_test_app
-from tests.helpers import ELIGIBLE, WizardClient, errors_of
+from tests.helpers import ELIGIBLE, WizardClient, errors_of, free_port
 from tests.web.support import registration_row, text_of
 from wizard import carrier
 from wizard.carrier import (
@@ -323,9 +322,7 @@ def test_one_timeout_then_an_answer(fake: FakeGateway, client_of: MakeClient) ->
 
 
 def test_connection_refused_is_retried_then_unavailable(sleeps: Sleeps) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
     gateway = HttpGateway(f"http://127.0.0.1:{port}", TOKEN, timeout=1, retries=2, sleep=sleeps)
     assert gateway.precheck(CLAIM).outcome is PrecheckOutcome.UNAVAILABLE
     assert len(sleeps.calls) == 2

@@ -16,7 +16,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +32,15 @@ from sqlalchemy import create_engine, inspect, select, text
 from werkzeug.test import TestResponse
 
 from tests.conftest import PG_URL, make_test_app
-from tests.helpers import DESKTOP_UA, ELIGIBLE, Desktop, Phone, WizardClient, csrf_token
+from tests.helpers import (
+    DESKTOP_UA,
+    ELIGIBLE,
+    Desktop,
+    Phone,
+    WizardClient,
+    csrf_token,
+    free_port,
+)
 from wizard import ROOT, create_app
 from wizard import config as wizard_config
 from wizard.clock import FrozenClock
@@ -54,13 +61,6 @@ from wizard.security import mask_text
 from wizard.seed import CARRIERS
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wipe_postgres(url: str) -> None:
