@@ -1,5 +1,5 @@
 from wizard import create_app
-from wizard.operations import log_requests_to_stdout
+from wizard.ops.operations import log_requests_to_stdout
 
 app = create_app()
 log_requests_to_stdout()

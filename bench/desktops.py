@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-INTERVAL = 2.0  # seconds: templates/steps/_qr_status.html, hx-trigger="every {{ poll_seconds }}s"
+INTERVAL = (
+    2.0  # seconds: templates/registration/_qr_status.html, hx-trigger="every {{ poll_seconds }}s"
+)
 
 
 @dataclass

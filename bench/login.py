@@ -36,7 +36,7 @@ PASSWORD = "a long benchmark passphrase"
 
 
 def _verify_for(seconds: float, stored: str, queue: multiprocessing.Queue) -> None:
-    from wizard.passwords import Hasher
+    from wizard.rules.passwords import Hasher
 
     hasher, count, end = Hasher(), 0, time.perf_counter() + seconds
     cpu = time.process_time()
@@ -48,7 +48,7 @@ def _verify_for(seconds: float, stored: str, queue: multiprocessing.Queue) -> No
 
 def hash_ceiling(seconds: float, workers: int) -> tuple[float, float]:
     """argon2id verifications per second in ``workers`` processes, and CPU ms per one."""
-    from wizard.passwords import Hasher
+    from wizard.rules.passwords import Hasher
 
     stored = Hasher().hash(PASSWORD)
     queue: multiprocessing.Queue = multiprocessing.Queue()
@@ -69,7 +69,7 @@ def make_bound_account(env: dict[str, str]) -> str:
     script = f"""
 import datetime as dt
 from wizard import create_app, devices
-from wizard.models import Account
+from wizard.database.models import Account
 app = create_app()
 with app.app_context():
     db = app.extensions["db_sessionmaker"]()

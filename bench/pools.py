@@ -24,17 +24,17 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from tests.helpers import Desktop, Phone, WizardClient, csrf_token, sim_headers
-from wizard import handoff
 from wizard.carrier.simulator import import_rows
-from wizard.identity import national_id_checksum_ok
-from wizard.models import Account, Carrier, Handoff, Registration, UserSession
+from wizard.database.models import Account, Carrier, Handoff, Registration, UserSession
+from wizard.registration import handoff
+from wizard.rules.identity import national_id_checksum_ok
 
 PASSWORD = "a long benchmark passphrase"
 CAPTCHA = "BENCH"
-SESSION_REF = "registration"  # wizard.registrations.SESSION_KEY
-QR_TOKEN = "qr_token"  # wizard.views.verify.QR_TOKEN_KEY
-PHONE_REF = "phone_handoff"  # wizard.views.verify.PHONE_KEY
-USER_REF = "login"  # wizard.auth.SESSION_KEY
+SESSION_REF = "registration"  # wizard.registration.registrations.SESSION_KEY
+QR_TOKEN = "qr_token"  # wizard.registration.views.verify.QR_TOKEN_KEY
+PHONE_REF = "phone_handoff"  # wizard.registration.views.verify.PHONE_KEY
+USER_REF = "login"  # wizard.accounts.auth.SESSION_KEY
 
 
 def person(n: int) -> dict[str, str]:

@@ -31,7 +31,7 @@ Measured, for each profile, with a cold cache (a new browser context, or the cac
   開始驗證 button.
 * step 3 → 5 (warm only, as it happens in a session): on step 3 the phone presses 送出; htmx
   posts and swaps in step 5's partial, which comes back in the POST's own answer
-  (wizard/follow.py): the time from the click until step 5's heading is on the screen (one
+  (wizard/web/follow.py): the time from the click until step 5's heading is on the screen (one
   request, one latency; two before follow.py, when htmx followed the 303 with a GET).
 
 Each figure is the median of ``--runs`` runs, in milliseconds, from the navigation's start
@@ -139,7 +139,7 @@ TRANSFERRED: dict[str, list[int]] = {"cold": [], "warm": []}
 def _usable(page: Any, url: str, ready: str) -> tuple[float, int]:
     response = page.goto(url, wait_until="domcontentloaded", timeout=120_000)
     if response is None or response.header_value("content-encoding") != "gzip":
-        raise SystemExit(f"{url}: the page was not sent gzipped (wizard.compression)")
+        raise SystemExit(f"{url}: the page was not sent gzipped (wizard.web.compression)")
     page.locator(ready).first.wait_for(state="visible", timeout=120_000)
     measured = page.evaluate(_USABLE_AFTER)
     if measured is None:

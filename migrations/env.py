@@ -1,4 +1,4 @@
-"""Alembic's environment: the app's database and ``wizard.models.Base.metadata``.
+"""Alembic's environment: the app's database and ``wizard.database.models.Base.metadata``.
 
 Run through the app's CLI (``flask --app wsgi db upgrade``, wizard/migrations_cli.py), which
 hands over an open connection of the app's engine in ``config.attributes["connection"]``:
@@ -12,14 +12,15 @@ from typing import Any
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
-from wizard.models import Base, UTCDateTime
+from wizard.database.models import Base, UTCDateTime
 
 target_metadata = Base.metadata
 
 
 def render_item(kind: str, item: Any, _autogen_context: AutogenContext) -> str | bool:
     """Migrations hold plain SQLAlchemy types: UTCDateTime is DateTime(timezone=True) in the
-    database (its UTC handling is Python-side), so a migration never imports wizard.models."""
+    database (its UTC handling is Python-side), so a migration never imports
+    wizard.database.models."""
     if kind == "type" and isinstance(item, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from wizard import auth
-from wizard.models import Account, SimSubscriber, UserSession
+from wizard.accounts import auth
+from wizard.database.models import Account, SimSubscriber, UserSession
 
 
 def make_account(

@@ -15,10 +15,10 @@ from sqlalchemy import Engine, create_engine, text
 
 from tests.helpers import FIXED_CAPTCHA, WizardClient
 from wizard import create_app
-from wizard import db as wizard_db
 from wizard.clock import FrozenClock
-from wizard.models import Base
-from wizard.seed import seed
+from wizard.database import db as wizard_db
+from wizard.database.models import Base
+from wizard.ops.seed import seed
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 

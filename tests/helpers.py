@@ -160,8 +160,8 @@ def sim_headers(network: str, msisdn: str | None = None) -> dict[str, str]:
 
 
 def demo_person(national_id: str) -> dict[str, str]:
-    """The simulator's demo row (wizard.seed.DEMO_PEOPLE) of ``national_id``."""
-    from wizard.seed import DEMO_PEOPLE
+    """The simulator's demo row (wizard.ops.seed.DEMO_PEOPLE) of ``national_id``."""
+    from wizard.ops.seed import DEMO_PEOPLE
 
     for row in DEMO_PEOPLE:
         if row["national_id"] == national_id:

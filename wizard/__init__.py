@@ -17,26 +17,26 @@ babel = Babel()
 
 def create_app(test_config: dict[str, object] | None = None, clock: object = None) -> Flask:
     """The application factory: settings, database, carrier gateway, views, CLI."""
-    from wizard import (
+    from wizard import carrier as carrier_gateway
+    from wizard import clock as clocks
+    from wizard import config
+    from wizard.accounts import auth
+    from wizard.database import db
+    from wizard.kiosk import kiosk
+    from wizard.ops import cli, migrations, operations
+    from wizard.registration import steps
+    from wizard.rules import passwords
+    from wizard.web import (
         assets,
-        cli,
         compression,
-        config,
-        db,
         errors,
         follow,
         i18n,
-        kiosk,
         limits,
-        operations,
         outage,
-        passwords,
         security,
         templating,
-        views,
     )
-    from wizard import carrier as carrier_gateway
-    from wizard import clock as clocks
 
     app = Flask(
         __name__,
@@ -46,7 +46,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         static_folder=str(ROOT / "static"),
     )
     config.load(app, test_config)
-    # Innermost WSGI wrapper (ProxyFix, when configured, goes around it): see wizard/follow.py.
+    # Innermost WSGI wrapper (ProxyFix, when configured, goes around it): see wizard/web/follow.py.
     app.wsgi_app = follow.FollowHtmxRedirects(app.wsgi_app)  # type: ignore[method-assign]
     clocks.init_app(app, clock)  # type: ignore[arg-type]
     compression.init_app(app)  # first after_request registered: runs last, on the final body
@@ -68,6 +68,29 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     errors.init_app(app)
     outage.init_app(app)  # database outages: 503 and try again (after errors: more specific)
     kiosk.init_app(app)
-    views.init_app(app)
+    auth.init_app(app)  # the logged-in header (logout button, idle warning) in every template
+    steps.init_app(app)  # step numbers in every template
+    _register_blueprints(app)
+    migrations.init_app(app)  # what create_all() runs on an empty database
     cli.init_app(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Each area's pages: its own blueprint (the endpoint names templates use)."""
+    from wizard.accounts.views import account, login
+    from wizard.help import views as help_views
+    from wizard.kiosk import views as kiosk_views
+    from wizard.records import views as portal
+    from wizard.registration.views import register, verify
+
+    for blueprint in (
+        login.bp,
+        register.bp,
+        verify.bp,
+        account.bp,
+        help_views.bp,
+        portal.bp,
+        kiosk_views.bp,
+    ):
+        app.register_blueprint(blueprint)

@@ -49,7 +49,7 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # Off: the X-RateLimit-* headers cost two more storage round trips (Redis in production) on
     # every limited request, the step-4 poll among them; a refusal's Retry-After and "try again
-    # at HH:MM" come from wizard.errors.
+    # at HH:MM" come from wizard.web.errors.
     "RATELIMIT_HEADERS_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
@@ -60,7 +60,7 @@ DEFAULTS: dict[str, object] = {
     # Reverse proxies in front of the site that append to X-Forwarded-For / -Proto (0: none).
     # Set it to their number, or every citizen shares the proxy's address in per-IP limits.
     "TRUSTED_PROXIES": 0,
-    # Counter kiosks (wizard/kiosk.py): the terminals' networks (CIDR, e.g. ["10.20.0.0/24"]),
+    # Counter kiosks (wizard/kiosk/kiosk.py): the terminals' networks (CIDR, e.g. ["10.20.0.0/24"]),
     # as the site sees them (behind proxies, set TRUSTED_PROXIES). Single terminals can also be
     # enrolled by address: flask --app wsgi kiosk enroll ADDRESS --label "...".
     "KIOSK_NETWORKS": [],
@@ -253,7 +253,7 @@ def _check_kiosk(config: dict[str, object]) -> None:
     """KIOSK_NETWORKS must be networks (a typo must not silently make no terminal a kiosk).
     The timings are the operator's (tests use short ones); WCAG 2.2.1 asks for a warning of
     at least 20 s, the default is 30."""
-    from wizard.kiosk import parse_networks
+    from wizard.kiosk.kiosk import parse_networks
 
     try:
         config["KIOSK_NETWORKS"] = parse_networks(config.get("KIOSK_NETWORKS"))

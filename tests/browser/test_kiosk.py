@@ -35,7 +35,7 @@ from tests.browser.pages import (
     submit,
     url_pattern,
 )
-from wizard.models import DeviceBinding, Registration, UserSession
+from wizard.database.models import DeviceBinding, Registration, UserSession
 
 pytestmark = pytest.mark.browser
 

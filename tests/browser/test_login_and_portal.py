@@ -41,7 +41,7 @@ from tests.browser.pages import (
 )
 from tests.helpers import ELIGIBLE
 from wizard.clock import FrozenClock
-from wizard.models import DeviceBinding
+from wizard.database.models import DeviceBinding
 
 pytestmark = pytest.mark.browser
 

@@ -182,7 +182,7 @@ def test_without_javascript_the_sim_question_is_shown_and_asked_of_tablets_only(
 
 
 def test_each_step_is_one_round_trip(page: Page, live_server: str) -> None:
-    """wizard/follow.py: pressing 送出 sends one request, and the next step comes back in its
+    """wizard/web/follow.py: pressing 送出 sends one request, and the next step comes back in its
     answer (no redirect for the browser to follow: on 3G that was a second 2-second wait)."""
     page.goto(live_server + "/login")
     page.evaluate("window.__marker = 1")

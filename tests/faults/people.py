@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.helpers import DESKTOP_UA, FIXED_CAPTCHA, PHONE_UA, demo_person
 
-#: The simulator's eligible demo people (wizard/seed.py): one registration each per database.
+#: The simulator's eligible demo people (wizard/ops/seed.py): one registration each per database.
 ELIGIBLE_IDS = (
     "A123456789",
     "F223456713",

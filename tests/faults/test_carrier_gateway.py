@@ -24,7 +24,7 @@ from tests.faults.people import (
 )
 
 TIMEOUT, RETRIES, BACKOFF = 1.0, 2, 0.1
-#: What the phone says when the carrier did not decide (wizard/messages.py network.unavailable).
+#: What the phone says when the carrier did not decide (wizard/web/messages.py network.unavailable).
 NO_ANSWER = "電信業者目前沒有回應，驗證沒有完成，您的資料都已保留。請稍候再按一次「開始驗證」。"
 
 

@@ -1,5 +1,5 @@
-"""The connection pool after the server has dropped its connections (wizard.db): a connection
-that sat idle is pinged and replaced before a request sees it; a connection in constant use is
+"""The connection pool after the server has dropped its connections (wizard.database.db): a
+connection that sat idle is pinged and replaced before a request sees it; a connection in constant use is
 not pinged (the round trip the ping costs every request), and if the server dropped it, the one
 request that meets it fails and the rest of the pool is renewed.
 
@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from tests.faults.postgres import Cluster
-from wizard import db
+from wizard.database import db
 
 
 @pytest.fixture

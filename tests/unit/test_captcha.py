@@ -1,4 +1,4 @@
-"""Tests for wizard.captcha: challenges, rendering and answer comparison."""
+"""Tests for wizard.rules.captcha: challenges, rendering and answer comparison."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageFont
 
-from wizard import captcha
-from wizard.captcha import ALPHABET, LENGTH, Challenge, Kind, matches, new_challenge, render_png
+from wizard.rules import captcha
+from wizard.rules.captcha import (
+    ALPHABET,
+    LENGTH,
+    Challenge,
+    Kind,
+    matches,
+    new_challenge,
+    render_png,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from tests.accounts import make_account
 from tests.conftest import make_test_app
-from wizard import devices
+from wizard.accounts import devices
 from wizard.clock import FrozenClock
-from wizard.models import Account
+from wizard.database.models import Account
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 

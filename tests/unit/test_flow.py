@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from wizard import flow
-from wizard.flow import Device, Event, State, Step
+from wizard.registration import flow
+from wizard.registration.flow import Device, Event, State, Step
 
 EXPECTED_ROUTE = {
     Device.DESKTOP: Step.QR_SCAN,

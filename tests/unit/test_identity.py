@@ -1,4 +1,4 @@
-"""Tests for wizard.identity: tables for each parser plus hypothesis properties."""
+"""Tests for wizard.rules.identity: tables for each parser plus hypothesis properties."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from wizard.identity import (
+from wizard.rules.identity import (
     Invalid,
     ParsedDate,
     fold,

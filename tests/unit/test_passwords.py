@@ -1,4 +1,4 @@
-"""Tests for wizard.passwords (NIST SP 800-63B / OWASP ASVS 5 password rules)."""
+"""Tests for wizard.rules.passwords (NIST SP 800-63B / OWASP ASVS 5 password rules)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard import passwords
-from wizard.passwords import (
+from wizard.rules import passwords
+from wizard.rules.passwords import (
     MAX_LENGTH,
     MIN_LENGTH,
     Context,

@@ -1,5 +1,5 @@
-"""The portal's query service (wizard.records), the demo histories, and the documents
-(wizard.documents): merging, filters, totals, CSV, PDF, verification codes."""
+"""The portal's query service (wizard.records.records), the demo histories, and the documents
+(wizard.records.documents): merging, filters, totals, CSV, PDF, verification codes."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from wizard import documents, records
-from wizard.models import Base, InsuranceRecord, IssuedDocument
-from wizard.records import Duration, merge, span
-from wizard.records_demo import HISTORIES
-from wizard.seed import DEMO_PEOPLE, seed
+from wizard.database.models import Base, InsuranceRecord, IssuedDocument
+from wizard.ops.seed import DEMO_PEOPLE, seed
+from wizard.records import documents, records
+from wizard.records.demo import HISTORIES
+from wizard.records.records import Duration, merge, span
 
 D = dt.date
 TODAY = D(2026, 11, 30)
@@ -257,7 +257,7 @@ def test_every_demo_person_has_a_realistic_history(db: Session) -> None:
 
 
 def test_seeding_records_twice_adds_nothing(db: Session) -> None:
-    from wizard.seed import seed_records
+    from wizard.ops.seed import seed_records
 
     count = db.scalar(select(func.count(InsuranceRecord.id)))
     assert seed_records(db) == 0

@@ -25,8 +25,8 @@ from wizard.carrier.simulator import (
     read_csv,
 )
 from wizard.config import ConfigError
-from wizard.models import SimSubscriber
-from wizard.seed import DEMO_PEOPLE
+from wizard.database.models import SimSubscriber
+from wizard.ops.seed import DEMO_PEOPLE
 
 PEOPLE = {person["national_id"]: person for person in DEMO_PEOPLE}
 

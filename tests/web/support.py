@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from tests.helpers import ELIGIBLE, FIXED_CAPTCHA, csrf_token
-from wizard.models import Registration, SimSubscriber
+from wizard.database.models import Registration, SimSubscriber
 
 HX = {"HX-Request": "true"}
 

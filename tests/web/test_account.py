@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.helpers import ELIGIBLE, WizardClient, csrf_token
 from tests.unit.test_devices import new_key, spki, webcrypto_signature
 from wizard.clock import FrozenClock
-from wizard.models import Account, AuditEvent, DeviceBinding, SmsMessage, UserSession
+from wizard.database.models import Account, AuditEvent, DeviceBinding, SmsMessage, UserSession
 
 PHONE_4G = {"X-Sim-Network": "4g", "X-Sim-Msisdn": "0912345678"}
 FOUR_FIELDS = {

@@ -1,4 +1,4 @@
-"""Hashed static URLs with long-lived caching (wizard.assets) and gzip (wizard.compression),
+"""Hashed static URLs with long-lived caching (wizard.web.assets) and gzip (wizard.web.compression),
 including the BREACH rule: pages are compressed only for requests our own pages or the person
 made (Sec-Fetch-Site same-origin / none)."""
 
@@ -15,8 +15,8 @@ from flask import Flask, Response, send_file, stream_with_context
 from flask.testing import FlaskClient
 
 from wizard import ROOT
-from wizard.assets import IMMUTABLE, Manifest, hashed_name
-from wizard.templating import HTMX_FILE, HTMX_SHA256
+from wizard.web.assets import IMMUTABLE, Manifest, hashed_name
+from wizard.web.templating import HTMX_FILE, HTMX_SHA256
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 OWN_PAGE = {**GZIP, "Sec-Fetch-Site": "same-origin"}

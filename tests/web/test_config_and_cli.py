@@ -17,9 +17,9 @@ from tests.web.support import subscriber_count, text_of, title_of
 from wizard import config as wizard_config
 from wizard import create_app
 from wizard.config import ConfigError
-from wizard.models import Carrier, SimSubscriber
-from wizard.security import mask_text
-from wizard.seed import CARRIERS, DEMO_PEOPLE
+from wizard.database.models import Carrier, SimSubscriber
+from wizard.ops.seed import CARRIERS, DEMO_PEOPLE
+from wizard.web.security import mask_text
 
 # --- refusals ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""wizard/follow.py: an htmx POST answered with a redirect gets the next step at once (one round
+"""wizard/web/follow.py: an htmx POST answered with a redirect gets the next step at once (one round
 trip instead of two on a slow network); everything else is answered as before."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from flask import Flask
 
 from tests.helpers import ELIGIBLE, FIXED_CAPTCHA, WizardClient, csrf_token
 from tests.web.support import HX, registration_row
-from wizard.follow import _cookie_updates, _with_cookies
+from wizard.web.follow import _cookie_updates, _with_cookies
 
 
 def test_step_1_by_htmx_answers_with_step_2(app: Flask, wizard: WizardClient) -> None:
@@ -68,7 +68,7 @@ def test_both_requests_are_logged(wizard: WizardClient, caplog: pytest.LogCaptur
 
 
 def test_a_redirect_elsewhere_is_not_followed() -> None:
-    from wizard.follow import FollowHtmxRedirects
+    from wizard.web.follow import FollowHtmxRedirects
 
     def app(environ, start_response):  # type: ignore[no-untyped-def]
         start_response("303 See Other", [("Location", "https://example.org/x")])
@@ -103,7 +103,7 @@ def test_a_cookie_expired_by_a_negative_max_age_is_deleted() -> None:
 def test_under_a_prefix_the_cookie_path_and_the_encoded_path_are_followed() -> None:
     """Mounted at /eservice: the session cookie's Path is the prefix, Location holds it and is
     percent-encoded; the GET gets the new cookie and the decoded PATH_INFO."""
-    from wizard.follow import FollowHtmxRedirects
+    from wizard.web.follow import FollowHtmxRedirects
 
     seen: dict[str, str] = {}
 

@@ -38,9 +38,9 @@ from tests.helpers import (
 )
 from tests.web.support import flashed, outline, registration_row, text_of
 from wizard.clock import FrozenClock
-from wizard.messages import message
-from wizard.models import AuditEvent, Handoff, Registration
-from wizard.verification import MAX_FAILURES
+from wizard.database.models import AuditEvent, Handoff, Registration
+from wizard.registration.verification import MAX_FAILURES
+from wizard.web.messages import message
 
 MSISDN = "0912345678"  # 王小明's number (ELIGIBLE), as normalised
 WAITING = "等待手機掃描 QR Code"

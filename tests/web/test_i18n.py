@@ -46,7 +46,9 @@ CJK = re.compile(
 #: Chinese that may stay in templates outside translation calls, and why.
 TEMPLATE_EXCEPTIONS = {
     # Data values (the stored COVID status) mapped to CSS classes, never shown.
-    "templates/portal/covid.html": ["'受理中': 'pending', '已核付': 'paid', '不予給付': 'refused'"],
+    "templates/records/covid.html": [
+        "'受理中': 'pending', '已核付': 'paid', '不予給付': 'refused'"
+    ],
 }
 
 
@@ -252,7 +254,7 @@ def test_step_1_login_form_in_english(app: Flask, client: FlaskClient) -> None:
 def _unit_names(app: Flask, national_id: str) -> tuple[str, ...]:
     from sqlalchemy import select
 
-    from wizard.models import InsuranceRecord
+    from wizard.database.models import InsuranceRecord
 
     with app.app_context():
         with app.extensions["db_sessionmaker"]() as db:

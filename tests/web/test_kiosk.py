@@ -18,9 +18,10 @@ from sqlalchemy import select, text
 
 from tests.helpers import ELIGIBLE, Desktop, Phone, WizardClient, csrf_token, sim_headers
 from tests.web.support import HX, registration_row
-from wizard import kiosk, registrations
 from wizard.config import ConfigError
-from wizard.models import AuditEvent, DeviceBinding, Handoff, KioskTerminal, UserSession
+from wizard.database.models import AuditEvent, DeviceBinding, Handoff, KioskTerminal, UserSession
+from wizard.kiosk import kiosk
+from wizard.registration import registrations
 
 KIOSK_ADDRESS = "10.20.0.7"
 OTHER_ADDRESS = "203.0.113.9"
@@ -419,7 +420,7 @@ def test_a_failed_read_of_the_terminals_is_tried_again_soon(
 ) -> None:
     """A worker that could not read the enrolled terminals (a real database error: the table
     is gone) must not take them for people's own browsers for the usual 30 s once it can."""
-    from wizard import kiosk as kiosks
+    from wizard.kiosk import kiosk as kiosks
 
     assert runner.invoke(args=["kiosk", "enroll", "192.0.2.50", "--label", "L"]).exit_code == 0
     kiosks.forget_enrolled(app)

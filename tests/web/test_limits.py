@@ -1,4 +1,4 @@
-"""Rate limits, per address and per person (wizard/limits.py), with the real Flask-Limiter and
+"""Rate limits, per address and per person (wizard/web/limits.py), with the real Flask-Limiter and
 its storage (memory here, Redis at the end): each limited action refuses the request after its
 count, per address and per national ID (the ID's attempts coming from many addresses); the 429
 says when to try again (HH:MM, Taipei) and sends Retry-After; HTMX gets the message in the main
@@ -34,10 +34,10 @@ from tests.helpers import (
 from tests.web.support import post_with, text_of, token_of, typed
 from tests.web.test_account import form_error, login, logout, register_and_bind
 from tests.web.test_production import redis_client, redis_url  # noqa: F401 (fixtures)
-from wizard import limits
 from wizard.clock import FrozenClock
-from wizard.messages import message
-from wizard.views.verify import POLL_SECONDS
+from wizard.registration.views.verify import POLL_SECONDS
+from wizard.web import limits
+from wizard.web.messages import message
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
 #: The other eligible demo people (王小明 is ELIGIBLE).
@@ -471,7 +471,7 @@ def test_the_counter_keys_give_no_id_back(app: Flask) -> None:
     that leads back to the person without the secret."""
     import hashlib
 
-    from wizard.limits import _key
+    from wizard.web.limits import _key
 
     national_id = ELIGIBLE["national_id"]
     with app.test_request_context():

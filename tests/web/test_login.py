@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from tests.helpers import WizardClient, csrf_token, error_for, errors_of, value_of
 from tests.web.support import outline, summary_items, text_of, title_of
-from wizard.identity import national_id_checksum_ok
-from wizard.messages import MESSAGES, message
+from wizard.rules.identity import national_id_checksum_ok
+from wizard.web.messages import MESSAGES, message
 
 METHOD_NAMES = ("自然人憑證", "勞保憑證", "行動自然人憑證", "行動電子憑證", "行動電話認證")
 OTHER_METHODS = {
@@ -25,7 +25,7 @@ OTHER_METHODS = {
 FOREIGN_NEW = ("A800001235", "F912345678")
 FOREIGN_OLD = ("AC12345679", "AA00001239", "AD00001235")
 
-# (typed, code, params): one row at least for every id.* code of wizard/messages.py.
+# (typed, code, params): one row at least for every id.* code of wizard/web/messages.py.
 BAD_IDS: list[tuple[str, str, dict[str, object]]] = [
     ("", "id.empty", {}),
     ("   ", "id.empty", {}),

@@ -4,7 +4,7 @@ no web fonts.
 
 Sizes are what the app sends a browser that accepts gzip (``Accept-Encoding`` and the Fetch
 Metadata ``Sec-Fetch-Site`` Chromium sends: ``none`` for the typed first page, ``same-origin``
-for what the page loads and for HTMX swaps; see wizard.compression), counted as body bytes plus
+for what the page loads and for HTMX swaps; see wizard.web.compression), counted as body bytes plus
 the HTTP/1.1 status line and headers. KB = 1,024 bytes. Run with ``-s`` to see the figures
 (README, "Slow networks")."""
 
@@ -112,7 +112,7 @@ def test_the_first_page_with_everything_it_loads_is_at_most_30_kb(
         response = _fetch(client, url)
         body = plain(response)
         if response.mimetype in ("text/css", "text/javascript", "image/svg+xml"):
-            # Text is worth compressing: it must come gzipped (wizard.assets).
+            # Text is worth compressing: it must come gzipped (wizard.web.assets).
             assert response.headers.get("Content-Encoding") == "gzip", url
         if response.mimetype == "text/css":
             css = body.decode()

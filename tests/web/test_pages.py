@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 from tests.helpers import WizardClient, csrf_token
 from tests.web.support import HX, outline, text_of, title_of, token_of, typed
 from wizard import ROOT
-from wizard.assets import hashed_name
-from wizard.templating import HTMX_FILE, HTMX_SHA256
+from wizard.web.assets import hashed_name
+from wizard.web.templating import HTMX_FILE, HTMX_SHA256
 
 SITE = " - 勞保局e化服務系統"
 
@@ -157,7 +157,7 @@ def check_full_page_or_partial(page: TestResponse, htmx: bool) -> None:
         assert html.lstrip().lower().startswith("<!doctype html>")
         assert '<html lang="zh-Hant-TW">' in html
         assert "HX-Push-Url" not in page.headers
-        # The pinned file under its content-hashed name (wizard.assets): cacheable for good.
+        # The pinned file under its content-hashed name (wizard.web.assets): cacheable for good.
         assert f"/static/{hashed_name(HTMX_FILE, HTMX_SHA256)}" in shape.scripts
         assert 'id="main"' in html
 

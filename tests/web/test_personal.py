@@ -30,8 +30,8 @@ from tests.web.support import (
     typed,
 )
 from wizard.clock import FrozenClock
-from wizard.messages import message
-from wizard.seed import DEMO_PEOPLE
+from wizard.ops.seed import DEMO_PEOPLE
+from wizard.web.messages import message
 
 PASSWORD = ELIGIBLE["password"]
 TEXT_FIELDS = ("msisdn", "nhi_card", "birth_date", "name")

@@ -20,9 +20,9 @@ from werkzeug.test import TestResponse
 from tests.accounts import login_as
 from tests.helpers import csrf_token, error_for, value_of
 from tests.web.support import HX, outline, summary_items, text_of, title_of
-from wizard import documents
-from wizard.models import AuditEvent, InsuranceRecord, IssuedDocument
-from wizard.views.portal import APPLICATIONS
+from wizard.database.models import AuditEvent, InsuranceRecord, IssuedDocument
+from wizard.records import documents
+from wizard.records.views import APPLICATIONS
 
 ME = "A123456789"  # 王小明: four employers, enrolled now
 OTHER = "F223456713"  # 陳美玲: an occupational union member
@@ -359,7 +359,7 @@ def test_not_logged_in_goes_to_login(client: FlaskClient, app: Flask, url: str) 
 
 
 def test_a_logged_out_session_cannot_download(me: FlaskClient, app: Flask) -> None:
-    from wizard.models import UserSession
+    from wizard.database.models import UserSession
 
     with app.extensions["db_sessionmaker"]() as db:
         for row in db.scalars(select(UserSession)):

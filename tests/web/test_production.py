@@ -45,8 +45,8 @@ from wizard import ROOT, create_app
 from wizard import config as wizard_config
 from wizard.clock import FrozenClock
 from wizard.config import ConfigError
-from wizard.limits import limiter
-from wizard.migrations_cli import (
+from wizard.database.models import Base, Carrier
+from wizard.ops.migrations import (
     MIGRATIONS,
     alembic_config,
     current_revision,
@@ -55,10 +55,10 @@ from wizard.migrations_cli import (
     head_revision,
     upgrade,
 )
-from wizard.models import Base, Carrier
-from wizard.operations import new_request_id
-from wizard.security import mask_text
-from wizard.seed import CARRIERS
+from wizard.ops.operations import new_request_id
+from wizard.ops.seed import CARRIERS
+from wizard.web.limits import limiter
+from wizard.web.security import mask_text
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -366,7 +366,7 @@ def test_every_revision_up_and_down_one_step_at_a_time(database_url: str) -> Non
 
 
 def test_the_migration_holds_plain_types_only() -> None:
-    """UTCDateTime (a TypeDecorator of wizard.models) renders as DateTime(timezone=True):
+    """UTCDateTime (a TypeDecorator of wizard.database.models) renders as DateTime(timezone=True):
     a migration must not change when the models' Python code does."""
     source = "\n".join(p.read_text() for p in (MIGRATIONS / "versions").glob("*.py"))
     assert "UTCDateTime(" not in source and "import wizard" not in source

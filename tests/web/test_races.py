@@ -37,8 +37,8 @@ from tests.helpers import (
     upsert_subscriber,
 )
 from tests.web.support import registration_row, text_of
-from wizard import handoff
-from wizard.models import Account, AuditEvent, Handoff
+from wizard.database.models import Account, AuditEvent, Handoff
+from wizard.registration import handoff
 
 ROUNDS = 5
 #: How long the carrier takes in these tests (seconds): the window a second request falls into.

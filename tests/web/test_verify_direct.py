@@ -24,9 +24,9 @@ from tests.helpers import (
 )
 from tests.web.support import flashed, outline, registration_row, text_of
 from wizard.clock import FrozenClock
-from wizard.messages import message
-from wizard.models import AuditEvent, Handoff, Registration
-from wizard.verification import MAX_FAILURES, STALE_CHECK
+from wizard.database.models import AuditEvent, Handoff, Registration
+from wizard.registration.verification import MAX_FAILURES, STALE_CHECK
+from wizard.web.messages import message
 
 MSISDN = "0912345678"
 TABLET_UA = (

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-from wizard.carrier import (
+from wizard.carrier.contract import (
     NetworkCheck,
     NetworkOutcome,
     NetworkResult,

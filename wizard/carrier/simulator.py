@@ -29,8 +29,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wizard import identity
-from wizard.carrier import (
+from wizard.carrier.contract import (
     Network,
     NetworkCheck,
     NetworkIdentity,
@@ -40,7 +39,8 @@ from wizard.carrier import (
     PrecheckOutcome,
     PrecheckResult,
 )
-from wizard.models import Carrier, SimSubscriber
+from wizard.database.models import Carrier, SimSubscriber
+from wizard.rules import identity
 
 CSV_HEADER = (
     "national_id",
@@ -369,7 +369,7 @@ def simulator_cli() -> None:
 def import_command(file: IO[str]) -> None:
     """Load subscribers from FILE.csv (header: national_id,name,birth_date,nhi_card,carrier,
     msisdn,plan,account,mvno, optionally status: active|suspended), upserting by national_id."""
-    from wizard.db import create_all
+    from wizard.database.db import create_all
 
     create_all()
     rows = read_csv(file)

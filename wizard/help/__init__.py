@@ -1,0 +1,1 @@
+"""The help pages: manual, tutorial, FAQ, problem guide, terms (``views``)."""
