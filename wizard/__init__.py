@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     from wizard import config
     from wizard.accounts import auth
     from wizard.database import db
+    from wizard.institutions.cli import institution_cli
     from wizard.kiosk import kiosk
     from wizard.ops import cli, migrations, operations
     from wizard.registration import steps
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     steps.init_app(app)  # step numbers in every template
     _register_blueprints(app)
     migrations.init_app(app)  # what create_all() runs on an empty database
+    app.cli.add_command(institution_cli)
     cli.init_app(app)
     return app
 
@@ -80,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     """Each area's pages: its own blueprint (the endpoint names templates use)."""
     from wizard.accounts.views import account, login
     from wizard.help import views as help_views
+    from wizard.institutions.views import api, citizen, public, staff
     from wizard.kiosk import views as kiosk_views
     from wizard.records import views as portal
     from wizard.registration.views import register, verify
@@ -92,5 +95,9 @@ def _register_blueprints(app: Flask) -> None:
         help_views.bp,
         portal.bp,
         kiosk_views.bp,
+        public.bp,
+        citizen.bp,
+        staff.bp,
+        api.bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,10 +1,10 @@
 """The connection pool after the server has dropped its connections (wizard.database.db): a
-connection that sat idle is pinged and replaced before a request sees it; a connection in constant use is
-not pinged (the round trip the ping costs every request), and if the server dropped it, the one
-request that meets it fails and the rest of the pool is renewed.
+connection that sat idle is pinged and replaced before a request sees it; a connection in
+constant use is not pinged (the round trip the ping costs every request), and if the server
+dropped it, the one request that meets it fails and the rest of the pool is renewed.
 
-Runs on the fault tests' own PostgreSQL cluster: the server's side of a dead connection is
-made with ``pg_terminate_backend`` (what a restart does to every connection at once)."""
+Runs on the fault tests' own PostgreSQL cluster: the server's side of a dead connection is made
+with ``pg_terminate_backend`` (what a restart does to every connection at once)."""
 
 from __future__ import annotations
 

@@ -414,3 +414,141 @@ class KioskTerminal(Base):
     #: Where it stands, for operators, e.g. "台北總局 3 號櫃檯".
     label: Mapped[str] = mapped_column(String(100))
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# --- institutions: consent shares and the checks made on a person's data
+
+
+class Institution(Base):
+    """A training institution or the Workforce Development Agency, enrolled by an operator
+    (``flask institution add``). ``purposes`` (JSON list of purpose codes) says what its staff
+    may check for; only an institution with ``may_query`` may query without a share code
+    (Web IR: a statutory duty, 個資法 §15/§16, not consent)."""
+
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Short operator-given code, e.g. "TC-TAIPEI-01".
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: "training" or "agency".
+    kind: Mapped[str] = mapped_column(String(10))
+    purposes: Mapped[str] = mapped_column(Text, default="[]")
+    may_query: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Consecutive failed share-code checks by its staff (NIST SP 800-63B: at most 100); at
+    #: the cap its checks pause until ``checks_locked_until``.
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0)
+    checks_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffMember(Base):
+    """A person at an institution: password (argon2id) plus TOTP (RFC 6238) second factor."""
+
+    __tablename__ = "staff_member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    #: 帳號, unique across institutions.
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: The TOTP secret, encrypted with a key derived from the app's secret (Fernet).
+    totp_secret: Mapped[str] = mapped_column(Text)
+    #: The last TOTP time step accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: A demo member (``make run``'s seed): refused in production.
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    lock_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    institution: Mapped[Institution] = relationship()
+
+
+class StaffSession(Base):
+    """A staff member's logged-in session, server-side (as ``UserSession`` for citizens)."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    staff: Mapped[StaffMember] = relationship()
+
+
+class ApiKey(Base):
+    """An institution's key for ``/api/v1``: shown once, stored as SHA-256 (256 random bits)."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters, for operators telling keys apart ("bli_k_3f9a…").
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    institution: Mapped[Institution] = relationship()
+
+
+class Share(Base):
+    """投保證明分享碼: the person's consent to show chosen facts for one purpose.
+
+    Only an HMAC of the code (keyed with the app's secret) is stored. ``scope`` is "status"
+    (insured now: yes/no, which types, since when) or "periods" (also the periods of the last
+    ``years`` years). Used at most ``max_uses`` times, until ``expires_at`` or revocation.
+    """
+
+    __tablename__ = "share"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id: Mapped[str] = mapped_column(String(10), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    scope: Mapped[str] = mapped_column(String(10))
+    years: Mapped[int] = mapped_column(Integer, default=0)
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    #: Checks that named this code with another 身分證號: at 5 the code stops working.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class DataCheck(Base):
+    """One look at a person's data by someone else: a share code used, an agency query, or a
+    document verified on the public page. 誰查看了我的資料 lists these; ``shown`` (JSON) is
+    exactly what the checker saw."""
+
+    __tablename__ = "data_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: "CHK-2026-000123", printed on the receipt.
+    check_number: Mapped[str] = mapped_column(String(40), unique=True)
+    national_id: Mapped[str] = mapped_column(String(10), index=True)
+    #: "share", "agency" or "document".
+    kind: Mapped[str] = mapped_column(String(10))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    #: "web" (a staff member's page), "api" (an API key) or "public" (the verification page).
+    channel: Mapped[str] = mapped_column(String(10))
+    purpose: Mapped[str] = mapped_column(String(30))
+    case_number: Mapped[str | None] = mapped_column(String(40))
+    share_id: Mapped[int | None] = mapped_column(ForeignKey("share.id"))
+    document_number: Mapped[str | None] = mapped_column(String(40))
+    shown: Mapped[str] = mapped_column(Text)
+
+    institution: Mapped[Institution | None] = relationship()
+    staff: Mapped[StaffMember | None] = relationship()

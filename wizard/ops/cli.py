@@ -39,6 +39,9 @@ def init_db_command(seed: bool) -> None:
     if seed:
         with current_app.extensions["db_sessionmaker"]() as db_session:
             added = seeding.seed(db_session)
+            added += seeding.seed_institutions(
+                db_session, str(current_app.config["SECRET_KEY"]), current_app.extensions["hasher"]
+            )
             db_session.commit()
         click.echo(f"Database ready ({added} demo rows added).")
     else:

@@ -219,3 +219,65 @@ def seed(db_session: Session) -> int:
         added += import_rows(db_session, DEMO_PEOPLE).added
     added += seed_records(db_session)
     return added
+
+
+#: The demo institutions and staff (README "Institutions"): TOTP secrets printed for the demo
+#: only. A demo member is refused at login in production (``StaffMember.demo``).
+DEMO_INSTITUTIONS: tuple[dict[str, object], ...] = (
+    {
+        "code": "DEMO-TRAINING",
+        "name": "示範職業訓練中心",
+        "kind": "training",
+        "purposes": ["training", "training_allowance"],
+        "may_query": False,
+        "staff": ("trainer", "陳訓練", "demo-trainer-2026", "BLIDEMOTRAINERSTAFFTOTPSECRET234"),
+    },
+    {
+        "code": "DEMO-WDA",
+        "name": "勞動部勞動力發展署（示範）",
+        "kind": "agency",
+        "purposes": ["training", "training_allowance", "employment_service", "subsidy_review"],
+        "may_query": True,
+        "staff": ("agency", "林發展", "demo-agency-2026", "BLIDEMOAGENCYSTAFFTOTPSECRET2345"),
+    },
+)
+
+
+def seed_institutions(db_session: Session, secret_key: str, hasher: object) -> int:
+    """The demo institutions and their staff, when there are no institutions yet."""
+    import json
+
+    from wizard.database.models import Institution, StaffMember
+    from wizard.institutions import staff
+
+    if db_session.scalars(select(Institution.id).limit(1)).first() is not None:
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    for demo in DEMO_INSTITUTIONS:
+        institution = Institution(
+            code=demo["code"],
+            name=demo["name"],
+            kind=demo["kind"],
+            purposes=json.dumps(demo["purposes"]),
+            may_query=demo["may_query"],
+            failed_checks=0,
+            created_at=now,
+        )
+        db_session.add(institution)
+        db_session.flush()
+        username, name, password, totp_secret = demo["staff"]  # type: ignore[misc]
+        db_session.add(
+            StaffMember(
+                institution_id=institution.id,
+                username=username,
+                display_name=name,
+                password_hash=hasher.hash(password),  # type: ignore[attr-defined]
+                totp_secret=staff.seal(secret_key, totp_secret),
+                totp_last_step=0,
+                demo=True,
+                failed_logins=0,
+                lock_count=0,
+                created_at=now,
+            )
+        )
+    return 2 * len(DEMO_INSTITUTIONS)

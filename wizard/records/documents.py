@@ -224,6 +224,17 @@ def issue(
             "date_from": query.date_from.isoformat() if query.date_from else None,
             "date_to": query.date_to.isoformat() if query.date_to else None,
             "records": len(rows),
+            # What the verification page shows a reader to compare with the paper: dates and
+            # status only (no unit, no salary).
+            "periods": [
+                {
+                    "type": row.insurance_type,
+                    "from": row.enrolled_on.isoformat(),
+                    "to": row.withdrawn_on.isoformat() if row.withdrawn_on else None,
+                }
+                for row in rows
+            ],
+            "status": {kind: s.enrolled for kind, s in summaries.items()},
             "content_sha256": content_hash(holder, rows),
             "file_sha256": hashlib.sha256(body).hexdigest(),
         },

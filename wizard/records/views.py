@@ -3,7 +3,8 @@
 個人投保資料查詢 (records, filters, summary, PDF and CSV downloads) and the status of COVID-19
 applications. The applications (申辦) are listed but disabled, and every application route is
 decorated with :func:`wizard.accounts.auth.application_route`, which refuses it for these logins
-whatever a page shows. Every response is ``no-store`` (wizard.web.security; downloads say so themselves too).
+whatever a page shows. Every response is ``no-store`` (wizard.web.security; downloads say so
+themselves too).
 """
 
 from __future__ import annotations

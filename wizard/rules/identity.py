@@ -148,6 +148,18 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _MSISDN = re.compile(r"09[0-9]{8}", re.ASCII)
 
 
+def mask_name(name: str) -> str:
+    """王小明 → 王*明, 王明 → 王*, "Chen Mei-Ling" → "C*** M******" (first letter of each word)."""
+    name = name.strip()
+    if not name:
+        return ""
+    if " " in name:
+        return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split())
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def _national_number(digits: str, international: bool) -> str:
     """Turn '886…' (country code) into the domestic '0…' form."""
     if not digits.startswith("886"):

@@ -116,6 +116,20 @@ LIMITS: dict[str, str] = {
     # -- portal downloads (each one a recorded document), per logged-in browser: plenty for a
     #    person, not enough to flood the documents table.
     "download.session": "10 per minute; 200 per day",
+    # -- the institutions' area (wizard/institutions; docs "Share codes")
+    # 文件驗證, per address: a counter's worth of paper checked in a minute; with the code's
+    # 49 bits, 100 an hour makes guessing a document's code hopeless (about 2**-42 a year).
+    "document_verify.ip": "10 per minute; 100 per hour",
+    # Staff login (argon2 verify): as the citizens' four-field login.
+    "staff_login.ip": "30 per minute; 600 per hour",
+    "staff_login.id": "10 per 15 minutes",
+    # Share-code checks and agency queries: a training course's intake day behind one
+    # address; per staff member a check a minute on average; per API key a batch system.
+    "share_check.ip": "60 per minute; 1000 per hour",
+    "share_check.staff": "60 per hour",
+    "api.key": "120 per minute; 2000 per hour",
+    # A person making shares: plenty for real use, not a table flood.
+    "share_create.ip": "20 per minute; 300 per hour",
 }
 
 
