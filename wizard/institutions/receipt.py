@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
-import segno
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -28,27 +27,6 @@ from wizard.records.records import TYPE_NAMES
 from wizard.rules import identity
 
 TAIPEI = documents.TAIPEI
-
-
-def verification_block(url: str, font: str, lines: list[str]) -> Any:
-    """A flowable: the QR code of ``url`` (the verification page, number and code filled in)
-    beside ``lines`` and the URL in print. Shared by every PDF the site issues."""
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Image, Paragraph, Table, TableStyle
-
-    png = io.BytesIO()
-    segno.make(url, error="m").save(png, kind="png", scale=6, border=2)
-    png.seek(0)
-    qr = Image(png, width=30 * mm, height=30 * mm)
-    style = ParagraphStyle("verify", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
-    text = [Paragraph(escape(line), style) for line in lines]
-    text.append(Paragraph(escape(url), ParagraphStyle("url", parent=style, fontSize=7.5)))
-    return Table(
-        [[qr, text]],
-        colWidths=[34 * mm, 146 * mm],
-        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
-    )
 
 
 def describe(shown: dict[str, Any]) -> list[tuple[str, str]]:
@@ -159,7 +137,7 @@ def _render(
             )
         ),
         Spacer(1, 4 * mm),
-        verification_block(
+        documents.verification_block(
             url,
             font,
             [f"{_('文件編號')}：{number}", f"{_('驗證碼')}：{documents.show_code(code)}"],

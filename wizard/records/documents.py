@@ -25,10 +25,12 @@ import os
 import secrets
 import threading
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
+import segno
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -191,6 +193,7 @@ def issue(
     now: dt.datetime,
     font_path: str = DEFAULT_FONT_PATH,
     font_index: int = 0,
+    verify_url: Callable[[str, str], str] | None = None,
 ) -> Issued:
     """Build the document and record it (flushed; the caller commits).
 
@@ -216,7 +219,8 @@ def issue(
     if fmt == "csv":
         body = render_csv(holder, rows, number, code)
     else:
-        body = render_pdf(holder, query, rows, summaries, number, code, now, font)
+        url = verify_url(number, code) if verify_url else None
+        body = render_pdf(holder, query, rows, summaries, number, code, now, font, url)
     document.summary = json.dumps(
         {
             "format": fmt,
@@ -354,6 +358,27 @@ def _covered(font: str, text: str) -> str:
     return "".join(ch if ord(ch) in glyphs or ch in "\n" else "□" for ch in text)
 
 
+def verification_block(url: str, font: str, lines: list[str]) -> Any:
+    """A flowable: the QR code of ``url`` (the verification page, number and code filled in)
+    beside ``lines`` and the URL in print. Shared by every PDF the site issues."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, Table, TableStyle
+
+    png = io.BytesIO()
+    segno.make(url, error="m").save(png, kind="png", scale=6, border=2)
+    png.seek(0)
+    qr = Image(png, width=30 * mm, height=30 * mm)
+    style = ParagraphStyle("verify", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
+    text = [Paragraph(escape(line), style) for line in lines]
+    text.append(Paragraph(escape(url), ParagraphStyle("url", parent=style, fontSize=7.5)))
+    return Table(
+        [[qr, text]],
+        colWidths=[34 * mm, 146 * mm],
+        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
+    )
+
+
 def render_pdf(
     holder: Holder,
     query: Query,
@@ -363,6 +388,7 @@ def render_pdf(
     code: str,
     issued_at: dt.datetime,
     font: str,
+    verify_url: str | None = None,
 ) -> bytes:
     """A4 portrait: title, holder, issue date (民國 and 西元), number and code, the summary per
     type, the records (header repeated on each page), page numbers on every page."""
@@ -432,6 +458,17 @@ def render_pdf(
             small,
         )
     )
+    if verify_url:
+        story.append(
+            verification_block(
+                verify_url,
+                font,
+                [
+                    _("掃描 QR Code 或至文件驗證頁輸入文件編號與驗證碼，確認本文件："),
+                    f"{_('文件編號')}：{number}　{_('驗證碼')}：{show_code(code)}",
+                ],
+            )
+        )
     story.append(p(_("投保狀態摘要（累計年資：同一保險別重疊的期間只計一次）"), heading))
     summary_rows: list[list[object]] = [
         [

@@ -232,6 +232,7 @@ def _download(fmt: str) -> Response:
             now,
             font_path=str(current_app.config["PDF_FONT_PATH"]),
             font_index=int(current_app.config["PDF_FONT_INDEX"]),
+            verify_url=lambda n, c: url_for("documents.verify", n=n, c=c, _external=True),
         )
     except documents.FontUnavailable as exc:
         session_.rollback()
