@@ -329,3 +329,36 @@ def test_the_share_form_keeps_what_was_chosen_on_bad_input(citizen: FlaskClient)
     html = response.get_data(as_text=True)
     assert "有效天數須為 1 至 90 天" in html and 'value="91"' in html
     assert re.search(r'<input[^>]*checked[^>]*value="periods"|value="periods"[^>]*checked', html)
+
+
+@pytest.mark.parametrize("url", ["/documents/verify", "/institution/login"])
+def test_the_areas_first_pages_with_what_they_load_are_at_most_30_kb(
+    client: FlaskClient, url: str
+) -> None:
+    """A trainer's counter PC or a reader's phone opens these first (the wizard's budget)."""
+    from tests.web.test_page_weight import (
+        FIRST_PAGE_BUDGET,
+        NAVIGATION,
+        Resources,
+        _fetch,
+        plain,
+        wire_bytes,
+    )
+
+    page = client.get(url, headers=NAVIGATION)
+    assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
+    parser = Resources()
+    parser.feed(plain(page).decode())
+    total = wire_bytes(page) + sum(wire_bytes(_fetch(client, u)) for u in set(parser.urls))
+    assert total <= FIRST_PAGE_BUDGET, f"{url} weighs {total:,} bytes over the wire"
+
+
+@pytest.mark.parametrize("url", ["/portal/shares", "/portal/checks"])
+def test_the_portal_pages_of_the_area_as_partials_are_at_most_4_kb(
+    citizen: FlaskClient, url: str
+) -> None:
+    from tests.web.test_page_weight import HTMX_SWAP, PARTIAL_BUDGET, plain, wire_bytes
+
+    response = citizen.get(url, headers=HTMX_SWAP)
+    assert response.status_code == 200 and "<html" not in plain(response).decode()
+    assert wire_bytes(response) <= PARTIAL_BUDGET
