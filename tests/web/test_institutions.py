@@ -18,7 +18,14 @@ from sqlalchemy import select
 from tests.accounts import login_as
 from tests.helpers import csrf_token
 from wizard.clock import FrozenClock
-from wizard.database.models import DataCheck, Institution, Share, SmsMessage, StaffMember
+from wizard.database.models import (
+    AuditEvent,
+    DataCheck,
+    Institution,
+    Share,
+    SmsMessage,
+    StaffMember,
+)
 from wizard.institutions import shares
 from wizard.ops.seed import DEMO_INSTITUTIONS, seed_institutions
 
@@ -214,6 +221,7 @@ def test_a_disabled_institutions_staff_are_refused_at_once(
         "/institution/", data={"csrf_token": token, "national_id": PERSON, "code": code}
     )
     assert response.status_code == 303 and "/institution/login" in response.headers["Location"]
+    assert "已停用" in staff.get(response.headers["Location"]).get_data(as_text=True)
     username, _name, password, secret = TRAINER
     login = _post(
         app.test_client(),
@@ -316,6 +324,11 @@ def test_the_receipt_is_a_verifiable_document(
     assert "示範職業訓練中心" in html and "A12345****" in html and "王*明" in html
     wrong = _post(public, "/documents/verify", {"number": number, "code": "AAAAA-AAAAA"})
     assert "查無符合的文件" in wrong.get_data(as_text=True)
+    with app.app_context(), app.extensions["db_sessionmaker"]() as database:
+        logged = database.scalars(
+            select(AuditEvent.kind).where(AuditEvent.detail == number).order_by(AuditEvent.id)
+        ).all()
+    assert logged == ["document.verified", "document.unknown"]
     mine = citizen.get("/portal/checks").get_data(as_text=True)
     assert "文件驗證頁" in mine and number in mine
 

@@ -480,3 +480,38 @@ def test_the_counter_keys_give_no_id_back(app: Flask) -> None:
         assert key != hashlib.sha256(f"login.id:{national_id}".encode()).hexdigest()
         app.config["SECRET_KEY"] = "another-secret"
         assert _key("login.id", national_id) != key
+
+
+# --- the institutions' area -------------------------------------------------------------------
+
+
+def test_document_verification_per_address(client: FlaskClient, clock: FrozenClock) -> None:
+    """文件驗證: the scanned GET and the posted form share the address's count; opening the
+    blank page does not count; the 429 page says when to come back."""
+    count = amount("document_verify.ip")
+    for n in range(count):
+        scanned = client.get(f"/documents/verify?n=BLI-2026-{n:06d}&c=AAAAA-AAAAA")
+        assert scanned.status_code == 200 and "查無符合的文件" in text_of(scanned)
+    assert client.get("/documents/verify").status_code == 200
+    refused = client.get("/documents/verify?n=BLI-2026-000001&c=AAAAA-AAAAA")
+    assert_says_when(refused, clock)
+    other = client.get("/documents/verify?n=BLI-2026-000001&c=AAAAA-AAAAA", **address(7))
+    assert other.status_code == 200
+
+
+def test_staff_login_per_username_from_many_addresses(
+    app: Flask, client: FlaskClient, clock: FrozenClock
+) -> None:
+    from wizard.ops.seed import seed_institutions
+
+    with app.app_context(), app.extensions["db_sessionmaker"]() as database:
+        seed_institutions(database, app.config["SECRET_KEY"], app.extensions["hasher"])
+        database.commit()
+    token = token_of(client, "/institution/login")
+    count = amount("staff_login.id")
+    wrong = {"username": "trainer", "password": "wrong", "otp": "123456"}
+    for n in range(count):
+        response = post_with(client, "/institution/login", token, wrong, **address(n + 10))
+        assert response.status_code == 200
+    refused = post_with(client, "/institution/login", token, wrong, **address(99))
+    assert_says_when(refused, clock)

@@ -209,12 +209,9 @@ def current(database: Session) -> StaffSession | None:
     if row is None or row.ended_at is not None:
         return None
     member = row.staff
-    if (
-        now - row.last_seen_at >= IDLE
-        or now - row.created_at >= ABSOLUTE
-        or member.disabled_at is not None
-        or member.institution.disabled_at is not None
-    ):
+    disabled = member.disabled_at is not None or member.institution.disabled_at is not None
+    if disabled or now - row.last_seen_at >= IDLE or now - row.created_at >= ABSOLUTE:
+        g.staff_session_ended = "disabled" if disabled else "timeout"
         row.ended_at = now
         database.commit()
         return None
@@ -239,12 +236,12 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if current(db.session()) is None:
             had = SESSION_KEY in session
             session.pop(SESSION_KEY, None)
-            flash(
-                _("您已登出，或閒置超過 15 分鐘已自動登出。請重新登入。")
-                if had
-                else _("請先登入。"),
-                "info",
-            )
+            if g.get("staff_session_ended") == "disabled":
+                flash(_("這個帳號或所屬單位已停用，無法登入。請洽勞保局。"), "warning")
+            elif had:
+                flash(_("您已登出，或閒置超過 15 分鐘已自動登出。請重新登入。"), "info")
+            else:
+                flash(_("請先登入。"), "info")
             return redirect(url_for("institution.login"), code=303)
         return view(*args, **kwargs)
 

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from wizard import clock
 from wizard.database import db
-from wizard.database.models import Account, IssuedDocument
+from wizard.database.models import Account, AuditEvent, IssuedDocument
 from wizard.institutions import checks, purposes
 from wizard.institutions.forms import VerifyDocumentForm
 from wizard.records import documents
@@ -48,7 +48,17 @@ def _holder_name(document: IssuedDocument) -> str | None:
 def _verify(number: str, code: str) -> dict[str, Any] | None:
     database = db.session()
     document = documents.verify(database, number, code)
+    # Every verification is logged, found or not (the number only: never the code).
+    database.add(
+        AuditEvent(
+            at=clock.now(),
+            kind="document.verified" if document else "document.unknown",
+            subject=identity.mask_national_id(document.national_id) if document else None,
+            detail=identity.fold(number)[:40],
+        )
+    )
     if document is None:
+        database.commit()
         return None
     summary = json.loads(document.summary)
     checks.document_verified(database, document, clock.now())
