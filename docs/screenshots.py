@@ -295,6 +295,60 @@ def phone_journey(browser: Browser, base: str, lang: str, camera: Camera) -> Non
     page.context.close()
 
 
+def institutions_journey(
+    browser: Browser, base: str, lang: str, clock: FrozenClock, camera: Camera
+) -> None:
+    """The institutions' loop: the person re-applies on a phone (pictures of those steps are
+    phone_journey's) and makes a share; the demo trainer checks it on a desktop; the person
+    sees the check; 文件驗證. Fields by id, the same in both languages."""
+    import pyotp
+
+    from wizard.ops.seed import DEMO_INSTITUTIONS
+
+    citizen = new_page(browser, base, PHONE, lang)
+    citizen.context.set_extra_http_headers(ON_4G)
+    w = words(lang)
+    steps_1_to_3(citizen, w, lambda _name: None, "phone")
+    citizen.get_by_role("checkbox", name=w["terms"], exact=True).check()
+    citizen.get_by_role("button", name=w["start"], exact=True).click()
+    citizen.get_by_role("button", name=w["bind"], exact=True).click()
+    citizen.get_by_role("region", name=w["notice"]).focus()
+    citizen.keyboard.press("End")
+    citizen.get_by_role("button", name=w["begin"], exact=True).click()
+    citizen.goto("/portal/shares")
+    camera.shoot(citizen, lang, "phone", "10-shares")
+    citizen.locator("input[name=scope][value=periods]").check()
+    citizen.locator("form[action$='/portal/shares'] button[type=submit]").click()
+    expect(citizen.locator(".share-preview")).to_be_visible()
+    camera.shoot(citizen, lang, "phone", "10-share-preview")
+    citizen.locator("form[action$='/portal/shares'] button[type=submit]").click()
+    code = citizen.locator("#share-code").inner_text().strip()
+    camera.shoot(citizen, lang, "phone", "10-share-made")
+
+    staff = new_page(browser, base, DESKTOP, lang)
+    staff.goto(f"/institution/login?lang={lang}")
+    camera.shoot(staff, lang, "desktop", "11-institution-login")
+    username, _name, password, secret = DEMO_INSTITUTIONS[0]["staff"]  # type: ignore[misc]
+    staff.locator("#username").fill(username)
+    staff.locator("#password").fill(password)
+    staff.locator("#otp").fill(pyotp.TOTP(secret).at(clock.now()))
+    staff.locator("main button[type=submit]").click()
+    staff.locator("#national_id").fill(PERSON["national_id"])
+    staff.locator("#code").fill(code)
+    staff.locator("main form[action$='/institution/'] button[type=submit]").click()
+    expect(staff.locator("#result-facts")).to_be_visible()
+    camera.shoot(staff, lang, "desktop", "11-check-result")
+    clock.advance(seconds=31)  # the next language's login needs the next TOTP code
+
+    citizen.goto("/portal/checks")
+    citizen.locator("details summary").first.click()
+    camera.shoot(citizen, lang, "phone", "10-who-looked")
+    staff.goto(f"/documents/verify?lang={lang}")
+    camera.shoot(staff, lang, "desktop", "12-document-verification")
+    citizen.context.close()
+    staff.context.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -315,6 +369,7 @@ def main() -> None:
             desktop_journey(browser, base, lang, camera)
             phone_journey(browser, base, lang, camera)
             expired_qr(browser, base, lang, clock, camera)
+            institutions_journey(browser, base, lang, clock, camera)
         browser.close()
     total = sum(path.stat().st_size for path in camera.written)
     print(f"{len(camera.written)} screenshots, {total / 1024:.0f} KB in {args.out}")

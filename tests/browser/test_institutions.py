@@ -106,7 +106,7 @@ def test_a_citizen_shares_an_institution_checks_the_citizen_sees_and_revokes(
     expect(heading(citizen)).to_have_text("分享碼已建立")
     code = citizen.locator("#share-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-9]{3}-[A-Z2-9]{3}-[A-Z2-9]{3}", code)
-    expect(citizen.locator(".qr-image svg")).to_be_visible()
+    expect(citizen.locator(".share-qr svg")).to_be_visible()
 
     # The institution, in its own browser.
     staff = new_context("desktop").new_page()

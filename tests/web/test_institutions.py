@@ -93,6 +93,8 @@ def test_a_share_is_previewed_made_checked_and_seen_by_the_person(
         {"purpose": "training", "scope": "status", "years": "3", "days": "30", "max_uses": "1"},
     ).get_data(as_text=True)
     assert "預覽：機構會看到的內容" in preview and "投保中，自" in preview
+    # What is confirmed is what was previewed: no field left to change on the preview.
+    assert 'type="radio"' not in preview and 'name="scope" value="status"' in preview
     with app.app_context(), app.extensions["db_sessionmaker"]() as database:
         assert database.scalars(select(Share)).all() == []  # a preview makes nothing
     code = make_share(app, citizen)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from wizard.database.models import DataCheck, IssuedDocument
 from wizard.institutions import purposes
 from wizard.records import documents
-from wizard.records.records import TYPE_NAMES
+from wizard.records.records import TYPE_NAMES, TYPES
 from wizard.rules import identity
 
 TAIPEI = documents.TAIPEI
@@ -32,7 +32,10 @@ TAIPEI = documents.TAIPEI
 def describe(shown: dict[str, Any]) -> list[tuple[str, str]]:
     """The shown facts as (label, value) lines, in the current language."""
     lines: list[tuple[str, str]] = []
-    for kind, status in shown.get("status", {}).items():
+    for kind in TYPES:
+        status = shown.get("status", {}).get(kind)
+        if status is None:
+            continue
         value = (
             _("投保中，自 %(since)s 起", since=status["since"])
             if status["insured"]

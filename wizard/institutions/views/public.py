@@ -23,7 +23,7 @@ from wizard.database.models import Account, AuditEvent, IssuedDocument
 from wizard.institutions import checks, purposes
 from wizard.institutions.forms import VerifyDocumentForm
 from wizard.records import documents
-from wizard.records.records import TYPE_NAMES
+from wizard.records.records import TYPE_NAMES, TYPES
 from wizard.rules import identity
 from wizard.web import limits
 from wizard.web.rendering import render
@@ -31,6 +31,7 @@ from wizard.web.rendering import render
 bp = Blueprint("documents", __name__)
 # The area's templates: insurance type names, purpose names, Taipei times, masked IDs.
 bp.add_app_template_global(TYPE_NAMES, "TYPE_NAMES")  # type: ignore[arg-type]
+bp.add_app_template_global(TYPES, "TYPES")  # type: ignore[arg-type]
 bp.add_app_template_global(purposes.name, "purpose_name")
 bp.add_app_template_global(clock.local_time, "fmt")
 bp.add_app_template_global(identity.mask_national_id, "mask_id")
