@@ -33,7 +33,7 @@ REFUSALS = {
         "查無有效的分享碼：分享碼與身分證號不符、已過期、已用完或已被撤銷。請向當事人確認分享碼。"
     ),
     "disabled": _l("貴單位的查驗帳號已停用，無法查驗。請洽勞保局。"),
-    "purpose": _l("這個分享碼的用途（%(purpose)s）不在貴單位獲准的查驗目的內，無法查驗。"),
+    "purpose": _l("用途「%(purpose)s」不在貴單位獲准的查驗目的內，無法查驗。"),
     "not_allowed": _l("貴單位未獲准不經分享碼查詢。請當事人提供分享碼。"),
     "case_number": _l("請輸入案號（1 至 40 個字元）。"),
     "paused": _l("貴單位連續查驗失敗次數過多，查驗暫停至 %(until)s。"),
@@ -117,7 +117,10 @@ def refusal_text(error: checks.Refused) -> str:
         key = f"malformed_code.{error.detail}"
     text = str(REFUSALS.get(key, REFUSALS["unknown"]))
     if error.reason == "purpose":
-        return text % {"purpose": _(purposes.name(error.detail))}
+        if error.detail in purposes.PURPOSES:
+            return text % {"purpose": _(purposes.PURPOSES[error.detail])}
+        given = error.detail[:30] if error.detail.isprintable() else ""
+        return text % {"purpose": given}
     if error.reason == "paused":
         until = dt.datetime.fromisoformat(error.detail).astimezone(checks.TAIPEI)
         return text % {"until": f"{until:%H:%M}"}

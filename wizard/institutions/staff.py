@@ -267,7 +267,8 @@ def new_api_key(database: Session, institution: Institution, label: str, now: dt
 
 
 def institution_for_key(database: Session, key: str) -> ApiKey | None:
-    """The live key row for ``key`` (its institution not disabled), or None."""
+    """The key row for ``key`` unless unknown or revoked, or None (a disabled institution's
+    key is refused by the check itself: 403 "disabled")."""
     if not key.startswith(API_KEY_PREFIX):
         return None
     row = database.scalars(

@@ -1,4 +1,4 @@
-"""``/api/v1``: the same checks for institutions' own enrolment systems (docs/openapi.yaml).
+"""``/api/v1``: the same checks for institutions' own enrolment systems (docs/openapi.json).
 
 A request carries ``Authorization: Bearer <key>`` (a per-institution key, stored hashed;
 ``flask institution api-key``). Same rules, refusals, limits and records as the staff pages,
@@ -22,7 +22,7 @@ from wizard.database.models import DataCheck
 from wizard.institutions import checks, staff
 from wizard.institutions.forms import refusal_text
 from wizard.rules import identity
-from wizard.web import limits
+from wizard.web import errors, limits
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -47,8 +47,8 @@ def _error(status: int, reason: str, message: str) -> Response:
 
 @bp.before_request
 def _authenticate() -> Response | None:
-    header = request.headers.get("Authorization", "")
-    key = header[7:].strip() if header.startswith("Bearer ") else ""
+    scheme, _, rest = request.headers.get("Authorization", "").partition(" ")
+    key = rest.strip() if scheme.lower() == "bearer" else ""  # RFC 9110: case-insensitive
     row = staff.institution_for_key(db.session(), key) if key else None
     if row is None:
         response = _error(401, "unauthorized", "A valid API key is required (Bearer).")
@@ -62,9 +62,8 @@ def _authenticate() -> Response | None:
 @bp.errorhandler(TooManyRequests)
 def _too_many(error: TooManyRequests) -> Response:
     response = _error(429, "rate_limited", "Too many requests; try again later.")
-    reset = limits.reset_at(error)
-    if reset is not None:
-        response.headers["Retry-After"] = str(max(1, int(reset - clock.now().timestamp())))
+    seconds, _moment = errors.retry_moment(error)
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 
@@ -95,7 +94,12 @@ def _run(action: Any) -> Response:
         check = action(database, checks.Checker(g.api_key.institution, None, "api"))
     except checks.Refused as error:
         database.commit()
-        return _error(STATUS.get(error.reason, 400), error.reason, refusal_text(error))
+        response = _error(STATUS.get(error.reason, 400), error.reason, refusal_text(error))
+        if error.reason == "paused":
+            until = dt.datetime.fromisoformat(error.detail)
+            wait = (until - clock.now()).total_seconds()
+            response.headers["Retry-After"] = str(max(1, int(wait) + 1))
+        return response
     database.commit()
     return _answer(check)
 
