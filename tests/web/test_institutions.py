@@ -378,3 +378,22 @@ def test_the_portal_pages_of_the_area_as_partials_are_at_most_4_kb(
     response = citizen.get(url, headers=HTMX_SWAP)
     assert response.status_code == 200 and "<html" not in plain(response).decode()
     assert wire_bytes(response) <= PARTIAL_BUDGET
+
+
+def test_tampered_share_choices_get_the_sites_own_words_beside_each_field(
+    citizen: FlaskClient,
+) -> None:
+    """Values no form offers (a script, an old page): a message beside each field, in the
+    site's words (WTForms' own are Simplified Chinese), nothing made, never a 500."""
+    response = _post(
+        citizen,
+        "/portal/shares",
+        {"purpose": "bogus", "scope": "periods", "years": "abc", "days": "３０", "max_uses": "99"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for words in ("請選擇用途。", "請選擇投保期間的年數", "請選擇可查驗次數"):
+        assert words in html
+    assert "选择" not in html and "有效天數須為" not in html  # full-width ３０ is 30
+    scope = _post(citizen, "/portal/shares", {"purpose": "training", "scope": "x", "days": "1"})
+    assert "請選擇分享的內容。" in scope.get_data(as_text=True)

@@ -4,20 +4,22 @@ codes excepted); the words of each refusal are in :data:`REFUSALS`."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    Field,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
+    ValidationError,
 )
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired
 
 from wizard.institutions import checks, facts, purposes, shares
 
@@ -46,12 +48,15 @@ class VerifyDocumentForm(FlaskForm):
 
 
 class ShareForm(FlaskForm):
-    """The person's choice. ``step`` is "preview" (show what will be seen) or "confirm"."""
+    """The person's choice. ``step`` is "preview" (show what will be seen) or "confirm".
+    Every field is checked here with the site's own words (WTForms' built-in messages are
+    Simplified Chinese)."""
 
     purpose = SelectField(
         _l("用途"),
         choices=[SelectChoice(code, _l(name)) for code, name in purposes.PURPOSES.items()],
         default=purposes.DEFAULT,
+        validate_choice=False,
     )
     scope = RadioField(
         _l("分享的內容"),
@@ -60,6 +65,7 @@ class ShareForm(FlaskForm):
             SelectChoice("periods", _l("另加最近幾年的投保期間")),
         ],
         default="status",
+        validate_choice=False,
     )
     years = SelectField(
         _l("投保期間的年數"),
@@ -67,30 +73,55 @@ class ShareForm(FlaskForm):
             SelectChoice(str(n), _l("最近 %(n)s 年", n=n)) for n in range(1, facts.MAX_YEARS + 1)
         ],
         default="3",
+        validate_choice=False,
     )
-    days = IntegerField(
-        _l("有效天數"),
-        default=shares.DEFAULT_DAYS,
-        validators=[
-            InputRequired(_l("請輸入有效天數（1 至 90）")),
-            NumberRange(1, shares.MAX_DAYS, _l("有效天數須為 1 至 90 天")),
-        ],
-    )
+    days = StringField(_l("有效天數"), default=str(shares.DEFAULT_DAYS))
     max_uses = SelectField(
         _l("可查驗次數"),
         choices=[SelectChoice(str(n), _l("%(n)s 次", n=n)) for n in range(1, shares.MAX_USES + 1)],
         default="1",
+        validate_choice=False,
     )
     step = HiddenField(default="preview")
+
+    def validate_purpose(self, field: Field) -> None:
+        if field.data not in purposes.PURPOSES:
+            raise ValidationError(_("請選擇用途。"))
+
+    def validate_scope(self, field: Field) -> None:
+        if field.data not in facts.SCOPES:
+            raise ValidationError(_("請選擇分享的內容。"))
+
+    def validate_years(self, field: Field) -> None:
+        if self.scope.data == "periods" and _number(field.data) not in range(
+            1, facts.MAX_YEARS + 1
+        ):
+            raise ValidationError(_("請選擇投保期間的年數（1 至 10 年）。"))
+
+    def validate_days(self, field: Field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError(_("請輸入有效天數（1 至 90）"))
+        if _number(field.data) not in range(1, shares.MAX_DAYS + 1):
+            raise ValidationError(_("有效天數須為 1 至 90 天"))
+
+    def validate_max_uses(self, field: Field) -> None:
+        if _number(field.data) not in range(1, shares.MAX_USES + 1):
+            raise ValidationError(_("請選擇可查驗次數（1 至 5 次）。"))
 
     def choice(self) -> shares.Choice:
         return shares.Choice(
             purpose=str(self.purpose.data),
             scope=str(self.scope.data),
-            years=int(self.years.data or 0) if self.scope.data == "periods" else 0,
-            days=int(self.days.data or 0),
-            max_uses=int(self.max_uses.data or 1),
+            years=_number(self.years.data) if self.scope.data == "periods" else 0,
+            days=_number(self.days.data),
+            max_uses=_number(self.max_uses.data),
         )
+
+
+def _number(raw: object) -> int:
+    """A whole number typed in any width ("３０" too), or -1."""
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    return int(text) if text.isascii() and text.isdigit() else -1
 
 
 class StaffLoginForm(FlaskForm):
@@ -106,7 +137,7 @@ class CheckForm(FlaskForm):
 
 class AgencyQueryForm(FlaskForm):
     national_id = StringField(_l("身分證號"), validators=[InputRequired(_l("請輸入身分證號"))])
-    purpose = SelectField(_l("查詢目的"), choices=[])
+    purpose = SelectField(_l("查詢目的"), choices=[], validate_choice=False)
     case_number = StringField(_l("案號"), validators=[InputRequired(_l("請輸入案號"))])
 
 

@@ -70,11 +70,7 @@ def create() -> Response:
         return _list(form)
     account = _account()
     choice = form.choice()
-    try:
-        choice.check()
-    except ValueError:
-        form.form_errors.append(_("請重新選擇分享的內容。"))
-        return _list(form)
+    choice.check()  # the form has checked each field: a ValueError here is a bug
     database = db.session()
     preview = facts.shown(database, account.national_id, _today(), choice.scope, choice.years)
     if form.step.data != "confirm":

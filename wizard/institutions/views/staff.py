@@ -172,6 +172,8 @@ def query() -> Response:
                 form.national_id.errors = [refusal_text(error)]
             elif error.reason == "case_number":
                 form.case_number.errors = [refusal_text(error)]
+            elif error.reason == "purpose":
+                form.purpose.errors = [refusal_text(error)]
             else:
                 form_error = refusal_text(error)
         else:
