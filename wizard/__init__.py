@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         follow,
         i18n,
         limits,
+        origin,
         outage,
         security,
         templating,
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     clocks.init_app(app, clock)  # type: ignore[arg-type]
     compression.init_app(app)  # first after_request registered: runs last, on the final body
     csrf.init_app(app)
+    origin.init_app(app)  # cross-site POSTs refused (with the token: see its docstring)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     db.init_app(app)

@@ -45,6 +45,11 @@ DEFAULTS: dict[str, object] = {
     "SESSION_COOKIE_NAME": "bli_session",
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
     "WTF_CSRF_TIME_LIMIT": 3600,
+    # The Referer check that Flask-WTF adds over HTTPS cannot work with the site's
+    # Referrer-Policy (no-referrer): wizard/web/origin.py checks Origin and Sec-Fetch-Site.
+    "WTF_CSRF_SSL_STRICT": False,
+    # The device credential's cookie (steps 6-7); production makes it __Host-bli_device.
+    "DEVICE_COOKIE_NAME": "bli_device",
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     # Off: the X-RateLimit-* headers cost two more storage round trips (Redis in production) on
@@ -96,6 +101,16 @@ def load(app: Flask, test_config: dict[str, object] | None) -> None:
         # (Flask's own default is False, so this cannot be a mere default.) Browsers reach a
         # production site over https only, whatever terminates TLS.
         app.config["SESSION_COOKIE_SECURE"] = True
+        # __Host-: Secure, Path=/ and no Domain, enforced by the browser (no sibling host or
+        # plain-http page can set or shadow them).
+        for key, name in (
+            ("SESSION_COOKIE_NAME", "bli_session"),
+            ("DEVICE_COOKIE_NAME", "bli_device"),
+        ):
+            if app.config[key] == name:
+                app.config[key] = "__Host-" + name
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = False
     key_file = instance / "secret_key"
     check(app.config, key_file.read_text().strip() if key_file.is_file() else None)
 

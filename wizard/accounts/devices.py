@@ -26,7 +26,11 @@ from sqlalchemy.orm import Session
 
 from wizard.database.models import Account, DeviceBinding, LoginChallenge
 
+#: The cookie's name in the embedded default; the app's is its ``DEVICE_COOKIE_NAME`` setting
+#: (production: ``__Host-bli_device``, see wizard/config.py).
 COOKIE = "bli_device"
+
+
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 CHALLENGE_LIFETIME = dt.timedelta(minutes=10)
 

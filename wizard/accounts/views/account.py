@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from wizard import clock
 from wizard.accounts import accounts, auth, devices
-from wizard.accounts.views.login import bound_binding, render_login
+from wizard.accounts.views.login import bound_binding, device_cookie, render_login
 from wizard.database import db
 from wizard.database.models import Account, DeviceBinding, Registration, SmsMessage
 from wizard.kiosk import kiosk
@@ -38,7 +38,7 @@ def _revoke_serializer() -> URLSafeSerializer:
 
 def _set_device_cookie(response: Response, value: str) -> None:
     response.set_cookie(
-        devices.COOKIE,
+        device_cookie(),
         value,
         max_age=devices.COOKIE_MAX_AGE,
         httponly=True,
@@ -75,7 +75,7 @@ def bind() -> Response:
     binding_id: int | None = None
     cookie: str | None = None
     if not kiosk.is_kiosk():
-        previous = devices.from_cookie(database, request.cookies.get(devices.COOKIE))
+        previous = devices.from_cookie(database, request.cookies.get(device_cookie()))
         if previous is not None:
             # Re-applying on a browser replaces its binding (forgotten password, new phone).
             devices.revoke(database, previous.id, "replaced", now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -77,10 +77,15 @@ def index() -> Response:
     return render_login(form=form)
 
 
+def device_cookie() -> str:
+    """The device credential's cookie name (``__Host-`` prefixed in production)."""
+    return str(current_app.config["DEVICE_COOKIE_NAME"])
+
+
 def bound_binding() -> DeviceBinding | None:
     if kiosk.is_kiosk():
         return None  # a counter kiosk is never bound: no four-field login, no device key used
-    return devices.from_cookie(db.session(), request.cookies.get(devices.COOKIE))
+    return devices.from_cookie(db.session(), request.cookies.get(device_cookie()))
 
 
 def login_context(form: LoginForm | None = None) -> dict[str, object]:
