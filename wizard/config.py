@@ -46,7 +46,8 @@ DEFAULTS: dict[str, object] = {
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
     "WTF_CSRF_TIME_LIMIT": 3600,
     # The Referer check that Flask-WTF adds over HTTPS cannot work with the site's
-    # Referrer-Policy (no-referrer): wizard/web/origin.py checks Origin and Sec-Fetch-Site.
+    # Referer being stripped (privacy tools, proxies): wizard/web/origin.py checks Origin and
+    # Sec-Fetch-Site instead.
     "WTF_CSRF_SSL_STRICT": False,
     # The device credential's cookie (steps 6-7); production makes it __Host-bli_device.
     "DEVICE_COOKIE_NAME": "bli_device",

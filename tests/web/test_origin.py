@@ -1,9 +1,9 @@
 """Cross-site requests and production cookies (wizard/web/origin.py, wizard/config.py).
 
 Over HTTPS Flask-WTF used to demand a same-origin Referer on every POST, which the site's
-``Referrer-Policy: no-referrer`` means browsers never send: every form failed in production
-(the first test failed before the fix). The token stays; ``Origin`` and ``Sec-Fetch-Site``
-now say where a request comes from.
+``Referrer-Policy: no-referrer`` meant browsers never sent: every form failed in production
+(the first test failed before the fix). The policy is now ``same-origin``. The token stays;
+``Origin`` and ``Sec-Fetch-Site`` now say where a request comes from.
 """
 
 from __future__ import annotations
@@ -140,3 +140,8 @@ def test_host_prefixed_cookies_as_sent_carry_every_flag(tmp_path: Path) -> None:
         assert 'id="device-login"' in client.get("/login").get_data(as_text=True)
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def test_the_referrer_policy_is_same_origin(client: FlaskClient) -> None:
+    """Not no-referrer: browsers would then send Origin: null on every form post."""
+    assert client.get("/login").headers["Referrer-Policy"] == "same-origin"

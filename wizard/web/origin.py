@@ -1,10 +1,11 @@
 """Where a state-changing request comes from: refused unless from this site.
 
 Flask-WTF's token stays on every form. Its HTTPS-only Referer check (``WTF_CSRF_SSL_STRICT``)
-is off: the site sends ``Referrer-Policy: no-referrer`` (a hand-off token or a records filter
-in a URL must never leak to another site), so browsers send no Referer, and that check would
-refuse every POST over HTTPS. In its place, on every POST/PUT/PATCH/DELETE, the two headers
-browsers do send:
+is off: it refused every POST over HTTPS while the site sent ``Referrer-Policy: no-referrer``
+(no Referer at all), and a Referer is still stripped by privacy tools and proxies. The site now
+sends ``same-origin`` (wizard/web/security.py: nothing leaks to other sites, and browsers send
+a real ``Origin`` on this site's own form posts; with no-referrer they send ``Origin: null``).
+In the Referer check's place, on every POST/PUT/PATCH/DELETE, the two headers browsers send:
 
 * ``Sec-Fetch-Site`` (Fetch Metadata): anything but ``same-origin`` or ``none`` (the person's
   own action, e.g. a bookmark) is refused: ``cross-site`` and ``same-site`` (a sibling host);

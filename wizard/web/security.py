@@ -28,6 +28,13 @@ _PERSONAL = re.compile(
 )
 
 
+#: The Referer goes to this site only, never to another (a hand-off token or a records filter
+#: in a URL must not leak). Not "no-referrer": with it browsers send ``Origin: null`` on every
+#: form POST, and the Origin check (wizard/web/origin.py) could not tell this site from a
+#: sandboxed attacker's frame.
+REFERRER_POLICY = "same-origin"
+
+
 def mask_text(text: str) -> str:
     return _PERSONAL.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
 
@@ -47,7 +54,7 @@ def _headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
