@@ -324,3 +324,43 @@ def test_a_timed_out_htmx_request_reloads_the_whole_page(
     response = wizard.get("/portal/records", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/login"
+
+
+def _not_me_link(app: Flask) -> str:
+    (message,) = rows(app, select(SmsMessage))
+    return re.search(r"http://localhost(/not-me/\S+?) ", message.body).group(1)  # type: ignore[union-attr]
+
+
+def test_a_not_me_link_works_once(wizard: WizardClient, app: Flask) -> None:
+    register_and_bind(wizard)
+    link = _not_me_link(app)
+    other = app.test_client()
+    confirm = other.get(link)
+    token = csrf_token(confirm.get_data(as_text=True))
+    assert "已撤銷" in other.post(link, data={"csrf_token": token}).get_data(as_text=True)
+    for again in (other.get(link), other.post(link, data={"csrf_token": token})):
+        assert again.status_code == 410
+        assert "這個連結已使用過" in again.get_data(as_text=True)
+
+
+def test_a_not_me_link_expires_after_30_days(
+    wizard: WizardClient, app: Flask, clock: FrozenClock
+) -> None:
+    register_and_bind(wizard)
+    link = _not_me_link(app)
+    clock.advance(days=29, hours=23)
+    assert app.test_client().get(link).status_code == 200
+    clock.advance(hours=2)
+    expired = app.test_client().get(link)
+    assert expired.status_code == 410 and "這個連結已過期" in expired.get_data(as_text=True)
+    assert "已綁定的裝置" in expired.get_data(as_text=True)  # where to go instead
+    assert rows(app, select(DeviceBinding))[0].revoked_at is None
+
+
+def test_the_simulator_outbox_is_for_this_machine_only(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/simulator/outbox").status_code == 200  # 127.0.0.1
+    remote = {"REMOTE_ADDR": "198.51.100.20"}
+    assert client.get("/simulator/outbox", environ_base=remote).status_code == 404
+    app.config["SIM_OUTBOX_PUBLIC"] = True  # an operator's choice for a public demo
+    assert client.get("/simulator/outbox", environ_base=remote).status_code == 200

@@ -5,10 +5,11 @@ the new-binding text message carries."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
@@ -32,8 +33,23 @@ def _see_other(endpoint: str, **values: object) -> Response:
     return Response(status=303, headers={"Location": url_for(endpoint, **values)})
 
 
-def _revoke_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="binding-revoke")  # type: ignore[arg-type]
+#: How long the new-binding text's "not me" link works; afterwards the devices page does.
+NOT_ME_VALID = dt.timedelta(days=30)
+
+
+class _AppClockSigner(TimestampSigner):
+    """Timestamps on the app's clock (a test's frozen one too), not the system's."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
+def _revoke_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.secret_key,  # type: ignore[arg-type]
+        salt="binding-revoke-v2",
+        signer=_AppClockSigner,
+    )
 
 
 def _set_device_cookie(response: Response, value: str) -> None:
@@ -263,9 +279,24 @@ def device_revoke(binding_id: int) -> Response:
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
 def not_me(token: str) -> Response:
-    """The text message's link: confirm, then revoke that binding and log out everywhere."""
+    """The text message's link: confirm, then revoke that binding and log out everywhere.
+    Valid for 30 days (NOT_ME_VALID) and once: a used or expired link says so and points to
+    the devices page."""
     try:
-        binding_id = int(_revoke_serializer().loads(token))
+        binding_id = int(
+            _revoke_serializer().loads(token, max_age=int(NOT_ME_VALID.total_seconds()))
+        )
+    except SignatureExpired:
+        return render(
+            "web/error.html",
+            status=410,
+            title=_("這個連結已過期"),
+            text=_(
+                "「不是我」連結在簡訊發出後 30 天內有效。"
+                "請登入後在「已綁定的裝置」撤銷不認得的裝置，或聯絡勞保局（02-2396-1266）。"
+            ),
+            errors=True,
+        )
     except (BadSignature, ValueError, TypeError):
         return render(
             "web/error.html",
@@ -278,6 +309,16 @@ def not_me(token: str) -> Response:
     binding = database.get(DeviceBinding, binding_id)
     if binding is None:
         abort(404)
+    if binding.revoked_at is not None:  # single use: used already (or revoked elsewhere)
+        return render(
+            "web/error.html",
+            status=410,
+            title=_("這個連結已使用過"),
+            text=_(
+                "這個裝置的綁定已經撤銷，連結只能使用一次。請登入後在「已綁定的裝置」查看其他裝置。"
+            ),
+            errors=True,
+        )
     if request.method == "POST" and binding.revoked_at is None:
         now = clock.now()
         devices.revoke(database, binding.id, "not_me", now)
@@ -294,10 +335,23 @@ def not_me(token: str) -> Response:
     )
 
 
+def _outbox_allowed() -> bool:
+    """Only the machine itself (``make run`` on a laptop, the tests), or a demo whose operator
+    chose to show it (``SIM_OUTBOX_PUBLIC``): never anyone's texts on a public demo."""
+    if current_app.config["CARRIER_GATEWAY"] != "simulator":
+        return False
+    if current_app.config.get("SIM_OUTBOX_PUBLIC"):
+        return True
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
 @bp.get("/simulator/outbox")
 def outbox() -> Response:
     """The carrier simulator's sent text messages (demo and tests only)."""
-    if current_app.config["CARRIER_GATEWAY"] != "simulator":
+    if not _outbox_allowed():
         abort(404)
     messages = (
         db.session().scalars(select(SmsMessage).order_by(SmsMessage.id.desc()).limit(50)).all()
