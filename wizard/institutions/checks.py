@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from wizard import clock
 from wizard.database.models import (
     Account,
     DataCheck,
@@ -39,7 +40,6 @@ FAILURE_PAUSE = dt.timedelta(hours=1)
 #: How long a staff member may reopen a check's answer (to print it or take the PDF);
 #: afterwards the institution's list shows only its number, time and masked ID.
 RESULT_VISIBLE = dt.timedelta(minutes=30)
-TAIPEI = dt.timezone(dt.timedelta(hours=8))
 
 
 class Refused(Exception):
@@ -59,6 +59,15 @@ class Checker:
     institution: Institution
     staff: StaffMember | None
     channel: str  # "web" or "api"
+
+    def recorded(self) -> dict[str, Any]:
+        """The check's columns that say who checked."""
+        return {
+            "institution_id": self.institution.id,
+            "institution": self.institution,
+            "staff_id": self.staff.id if self.staff else None,
+            "channel": self.channel,
+        }
 
 
 def _usable(checker: Checker, now: dt.datetime) -> None:
@@ -88,7 +97,7 @@ def _failed(db: Session, institution: Institution, now: dt.datetime) -> None:
 
 def _number(db: Session, check: DataCheck, now: dt.datetime) -> None:
     db.flush()
-    check.check_number = f"CHK-{now.astimezone(TAIPEI).year}-{check.id:06d}"
+    check.check_number = f"CHK-{now.astimezone(clock.TAIPEI).year}-{check.id:06d}"
 
 
 def _record(db: Session, now: dt.datetime, **values: Any) -> DataCheck:
@@ -111,7 +120,7 @@ def _announce(db: Session, check: DataCheck, now: dt.datetime) -> None:
     if account is None:
         return
     who = check.institution.name if check.institution is not None else "文件驗證頁"
-    local = now.astimezone(TAIPEI).strftime("%m/%d %H:%M")
+    local = clock.local_time(now, "%m/%d %H:%M")
     body = (
         f"【勞保局】{local} {who} 查驗了您的投保資料（查驗編號 {check.check_number}）。"
         "詳情請登入 e 化服務系統「誰查看了我的資料」；若非您同意，請撤銷分享碼並洽勞保局。"
@@ -144,16 +153,13 @@ def with_share_code(
         _failed(db, checker.institution, now)
         raise Refused("unknown")
     checker.institution.failed_checks = 0
-    today = now.astimezone(TAIPEI).date()
+    today = now.astimezone(clock.TAIPEI).date()
     return _record(
         db,
         now,
         national_id=national_id,
         kind="share",
-        institution_id=checker.institution.id,
-        institution=checker.institution,
-        staff_id=checker.staff.id if checker.staff else None,
-        channel=checker.channel,
+        **checker.recorded(),
         purpose=share.purpose,
         share_id=share.id,
         shown=facts.shown(db, national_id, today, share.scope, share.years),
@@ -182,16 +188,13 @@ def agency_query(
     case_number = case_number.strip()
     if not case_number or len(case_number) > CASE_NUMBER_MAX or not case_number.isprintable():
         raise Refused("case_number")
-    today = now.astimezone(TAIPEI).date()
+    today = now.astimezone(clock.TAIPEI).date()
     return _record(
         db,
         now,
         national_id=national_id,
         kind="agency",
-        institution_id=checker.institution.id,
-        institution=checker.institution,
-        staff_id=checker.staff.id if checker.staff else None,
-        channel=checker.channel,
+        **checker.recorded(),
         purpose=purpose,
         case_number=case_number,
         shown=facts.shown(db, national_id, today, "status", 0),

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired
 
+from wizard import clock
 from wizard.institutions import checks, facts, purposes, shares
 
 #: Checks.Refused reasons → words for the staff member (none says anything of the person).
@@ -153,6 +154,5 @@ def refusal_text(error: checks.Refused) -> str:
         given = error.detail[:30] if error.detail.isprintable() else ""
         return text % {"purpose": given}
     if error.reason == "paused":
-        until = dt.datetime.fromisoformat(error.detail).astimezone(checks.TAIPEI)
-        return text % {"until": f"{until:%H:%M}"}
+        return text % {"until": clock.local_time(dt.datetime.fromisoformat(error.detail))}
     return text

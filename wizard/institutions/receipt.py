@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import secrets
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
@@ -20,13 +19,12 @@ from xml.sax.saxutils import escape
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from wizard import clock
 from wizard.database.models import DataCheck, IssuedDocument
 from wizard.institutions import purposes
 from wizard.records import documents
 from wizard.records.records import TYPE_NAMES, TYPES
 from wizard.rules import identity
-
-TAIPEI = documents.TAIPEI
 
 
 def describe(shown: dict[str, Any]) -> list[tuple[str, str]]:
@@ -64,20 +62,8 @@ def issue(
     """Issue the receipt of ``check`` (flushed; the caller commits). ``verify_url(number,
     code)`` makes the public page's link. Raises ``documents.FontUnavailable`` first."""
     font = documents.load_font(font_path, font_index)
-    code = documents.new_code()
-    document = IssuedDocument(
-        document_number="pending-" + secrets.token_hex(16),
-        national_id=check.national_id,
-        issued_at=now,
-        verification_code_hash="",
-        format="pdf",
-        summary="{}",
-    )
-    db.add(document)
-    db.flush()
-    number = f"BLI-{now.astimezone(TAIPEI).year}-{document.id:06d}"
-    document.document_number = number
-    document.verification_code_hash = documents.code_hash(number, code)
+    document, code = documents.record(db, check.national_id, "pdf", now)
+    number = document.document_number
     shown = json.loads(check.shown)
     summary = {
         "kind": "check",
@@ -112,10 +98,9 @@ def _render(
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape(documents._covered(font, text)), style)
 
-    local = check.at.astimezone(TAIPEI)
     rows = [
         (_("查驗編號"), check.check_number),
-        (_("查驗時間"), f"{local:%Y-%m-%d %H:%M}"),
+        (_("查驗時間"), clock.local_time(check.at, "%Y-%m-%d %H:%M")),
         (_("查驗單位"), summary["institution"] or ""),
         (_("查驗目的"), _(purposes.name(check.purpose))),
         (_("身分證號"), summary["holder_id"]),

@@ -33,15 +33,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wizard import clock
+from wizard.accounts import accounts, auth
 from wizard.database import db
 from wizard.database.models import ApiKey, Institution, StaffMember, StaffSession
 
 SESSION_KEY = "staff"
-IDLE = dt.timedelta(minutes=15)
-ABSOLUTE = dt.timedelta(hours=8)
-MAX_FAILURES = 5
-FIRST_LOCK = dt.timedelta(minutes=15)
-LONGEST_LOCK = dt.timedelta(hours=24)
+#: As for citizens: the same idle and absolute limits, the same lock after the same failures.
+IDLE, ABSOLUTE = auth.IDLE, auth.ABSOLUTE
+MAX_FAILURES = accounts.MAX_FAILURES
+lock_length = accounts.lock_length
 API_KEY_PREFIX = "bli_k_"
 ISSUER = "BLI 投保查驗"
 
@@ -107,10 +107,6 @@ class LoginResult:
     outcome: str
     locked_until: dt.datetime | None = None
     left: int = 0
-
-
-def lock_length(lock_count: int) -> dt.timedelta:
-    return min(FIRST_LOCK * (2 ** max(0, lock_count - 1)), LONGEST_LOCK)
 
 
 def authenticate(

@@ -183,6 +183,26 @@ def content_hash(holder: Holder, rows: Sequence[Row]) -> str:
 # --- issuing ------------------------------------------------------------------------------
 
 
+def record(db: Session, national_id: str, fmt: str, now: dt.datetime) -> tuple[IssuedDocument, str]:
+    """A new document's row (flushed: its id makes its number) and its verification code,
+    printed once and stored only as :func:`code_hash`. The caller fills in ``summary``."""
+    code = new_code()
+    document = IssuedDocument(
+        document_number="pending-" + secrets.token_hex(16),
+        national_id=national_id,
+        issued_at=now,
+        verification_code_hash="",
+        format=fmt,
+        summary="{}",
+    )
+    db.add(document)
+    db.flush()
+    number = f"BLI-{now.astimezone(TAIPEI).year}-{document.id:06d}"
+    document.document_number = number
+    document.verification_code_hash = code_hash(number, code)
+    return document, code
+
+
 def issue(
     db: Session,
     fmt: str,
@@ -202,20 +222,8 @@ def issue(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     font = load_font(font_path, font_index) if fmt == "pdf" else ""
-    code = new_code()
-    document = IssuedDocument(
-        document_number="pending-" + secrets.token_hex(16),
-        national_id=holder.national_id,
-        issued_at=now,
-        verification_code_hash="",
-        format=fmt,
-        summary="{}",
-    )
-    db.add(document)
-    db.flush()  # the id makes the number
-    number = f"BLI-{now.astimezone(TAIPEI).year}-{document.id:06d}"
-    document.document_number = number
-    document.verification_code_hash = code_hash(number, code)
+    document, code = record(db, holder.national_id, fmt, now)
+    number = document.document_number
     if fmt == "csv":
         body = render_csv(holder, rows, number, code)
     else:

@@ -20,7 +20,6 @@ from wizard.web import limits
 from wizard.web.rendering import render
 
 bp = Blueprint("shares", __name__, url_prefix="/portal")
-TAIPEI = dt.timezone(dt.timedelta(hours=8))
 
 
 def _account() -> Account:
@@ -30,7 +29,7 @@ def _account() -> Account:
 
 
 def _today() -> dt.date:
-    return clock.now().astimezone(TAIPEI).date()
+    return clock.now().astimezone(clock.TAIPEI).date()
 
 
 def _list(form: ShareForm, preview: dict[str, object] | None = None, status: int = 200) -> Response:

@@ -5,7 +5,6 @@ its institution for 30 minutes (to print it); another institution's check is a 4
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, url_for
@@ -25,7 +24,6 @@ from wizard.web import limits
 from wizard.web.rendering import render
 
 bp = Blueprint("institution", __name__, url_prefix="/institution")
-TAIPEI = dt.timezone(dt.timedelta(hours=8))
 
 
 def _member() -> Any:
@@ -59,8 +57,10 @@ def login() -> Response:
             return redirect(url_for("institution.home"), code=303)
         database.commit()
         if result.outcome == "locked" and result.locked_until is not None:
-            until = result.locked_until.astimezone(TAIPEI)
-            form_error = _("登入失敗次數過多，帳號暫停登入至 %(time)s。", time=f"{until:%H:%M}")
+            form_error = _(
+                "登入失敗次數過多，帳號暫停登入至 %(time)s。",
+                time=clock.local_time(result.locked_until),
+            )
         elif result.outcome == "disabled":
             form_error = _("這個帳號或所屬單位已停用，無法登入。請洽勞保局。")
         elif result.outcome == "demo":
