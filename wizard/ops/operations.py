@@ -179,7 +179,24 @@ def log_requests_to_stdout() -> None:
     REQUEST_LOG.propagate = False
 
 
+#: werkzeug.serving's request line, for example
+#: '127.0.0.1 - - [06/Dec/2026 15:00:09] "GET /login HTTP/1.1" 200 -'.
+_WERKZEUG_REQUEST_LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
+
+
+class DropWerkzeugRequestLine(logging.Filter):
+    """The development server's own line per request ('"GET / HTTP/1.1" 200 -'): the JSON line
+    above already says it, so ``flask run`` logs each request once (its start-up lines stay)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _WERKZEUG_REQUEST_LINE.match(str(record.msg))
+
+
+DROP_WERKZEUG_REQUEST_LINE = DropWerkzeugRequestLine()
+
+
 def init_app(app: Flask) -> None:
+    logging.getLogger("werkzeug").addFilter(DROP_WERKZEUG_REQUEST_LINE)
     hops = int(app.config["TRUSTED_PROXIES"])  # type: ignore[call-overload]
     if hops:
         # X-Forwarded-For / -Proto as set by that many proxies: the client's real address for
