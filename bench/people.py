@@ -29,7 +29,8 @@ from bench.pools import step2_form
 from tests.helpers import DESKTOP_UA, PHONE_UA
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-_QR_LINK = re.compile(r"<code>https?://[^/<]+(/h/[^<\s]+)</code>")
+_QR_LINK = re.compile(r"<code>https?://[^/<]+/h/<wbr>([^<\s]+)</code>")
+_NUMBER = re.compile(r'<p class="match-number"[^>]*>(\d\d)</p>')
 
 #: The steps timed, in the order a person goes through them.
 STEPS = (
@@ -149,13 +150,14 @@ def register(host: str, port: int, person: dict[str, str], timings: dict[str, li
     )
     page = desktop.page("4 GET /register/qr", "/register/qr")
     link = _QR_LINK.search(page)
-    if not link:
-        raise Failed("4 GET /register/qr: no QR link on the page")
+    number = _NUMBER.search(page)  # number matching: the person reads it off the screen
+    if not link or not number:
+        raise Failed("4 GET /register/qr: no QR link or no number on the page")
     hx = {"HX-Request": "true"}
     poll = desktop.send("4 poll (waiting)", "GET", "/register/qr/status?seen=waiting:", headers=hx)
     if poll.status != 204:
         raise Failed(f"4 poll (waiting): {poll.status}")
-    opened = phone.send("5 GET /h/<token>", "GET", unescape(link.group(1)))
+    opened = phone.send("5 GET /h/<token>", "GET", "/h/" + unescape(link.group(1)))
     if opened.status != 303 or not opened.headers.get("Location", "").endswith("/phone/verify"):
         raise Failed(f"5 GET /h/<token>: {opened.status}")
     page = phone.page("5 GET /phone/verify", "/phone/verify")
@@ -166,7 +168,7 @@ def register(host: str, port: int, person: dict[str, str], timings: dict[str, li
         "5 POST /phone/verify",
         "POST",
         "/phone/verify",
-        {"csrf_token": token.group(1), "terms": "yes"},
+        {"csrf_token": token.group(1), "match": number.group(1), "terms": "yes"},
         {"X-Sim-Network": "4g", "X-Sim-Msisdn": person["msisdn"]},
     )
     if verified.status != 200 or "驗證成功" not in verified.text:

@@ -282,6 +282,10 @@ class Preparer:
                     phone = {**template.phone, PHONE_REF: phone_ref}
                     item["phone"] = self.cookie(phone)
                     item["phone_csrf"] = self._csrf(phone)
+                    # The copies keep the template's number (the desktop would show it).
+                    template_handoff = db.get(Handoff, template.handoff_id)
+                    assert template_handoff is not None
+                    item["match"] = str(template_handoff.match_number)
                 if template.user_session_id is not None:
                     user_ref = secrets.token_urlsafe(32)
                     self._copy(

@@ -222,7 +222,9 @@ def step_benchmarks(
             Item(
                 "/phone/verify",
                 str(r["phone"]),
-                urllib.parse.urlencode({"csrf_token": r["phone_csrf"], "terms": "yes"}),
+                urllib.parse.urlencode(
+                    {"csrf_token": r["phone_csrf"], "match": r["match"], "terms": "yes"}
+                ),
                 "X-Sim-Network: 4g|X-Sim-Msisdn: " + r["person"]["msisdn"],  # type: ignore[index]
             )
             for r in verifying

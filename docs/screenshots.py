@@ -233,11 +233,13 @@ def desktop_journey(browser: Browser, base: str, lang: str, camera: Camera) -> N
 
     phone = new_page(browser, base, PHONE, lang)
     phone.context.set_extra_http_headers(ON_4G)
+    number = page.locator(".match-number").inner_text().strip()  # read off the screen
     phone.goto(page.locator(".qr-link").inner_text().strip())
     expect(phone.locator("#verify-form")).to_be_visible()
     camera.shoot(phone, lang, "phone", "05-phone-verify-after-qr")
     expect(page.locator("#qr-status.qr-status-opened")).to_be_visible()
     shoot("04-qr-opened-on-phone")
+    phone.get_by_role("radio", name=number, exact=True).check()
     phone.get_by_role("checkbox", name=w["terms"], exact=True).check()
     phone.get_by_role("button", name=w["start"], exact=True).click()
     expect(phone.locator(".notice-success")).to_be_visible()

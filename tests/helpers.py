@@ -141,14 +141,35 @@ PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
-_QR_LINK = re.compile(r"<code>http://localhost(/h/[^<\s]+)</code>")
+_QR_LINK = re.compile(r"<code>http://localhost/h/<wbr>([^<\s]+)</code>")
 
 
 def qr_path(html: str) -> str:
     """The path of the QR code's link as printed beneath it (``/h/<token>``)."""
     match = _QR_LINK.search(html)
     assert match, "page shows no QR link"
-    return unescape(match.group(1))
+    return "/h/" + unescape(match.group(1))
+
+
+_MATCH_NUMBER = re.compile(r'<p class="match-number"[^>]*>(\d\d)</p>')
+
+
+def shown_number(html: str) -> str:
+    """The number step 4 shows beside its QR code (what the person picks on the phone)."""
+    match = _MATCH_NUMBER.search(html)
+    assert match, "page shows no number beside the QR code"
+    return match.group(1)
+
+
+def right_number(app: Flask, link: str) -> str:
+    """The number the desktop shows beside the QR code whose link is ``link`` (``/h/<token>``
+    or the whole URL): what a person looking at that desktop picks on the phone."""
+    from wizard.registration import handoff
+
+    token = link.rsplit("/h/", 1)[-1]
+    with app.app_context(), app.extensions["db_sessionmaker"]() as db_session:
+        number = handoff.find(db_session, token, app.secret_key).match_number  # type: ignore[arg-type]
+    return str(number)
 
 
 def sim_headers(network: str, msisdn: str | None = None) -> dict[str, str]:
@@ -282,8 +303,11 @@ class Phone:
         self.client = app.test_client()
         self.client.environ_base["HTTP_USER_AGENT"] = user_agent
         self._csrf: str | None = None
+        self.app = app
+        self.link: str | None = None
 
     def open(self, path: str) -> TestResponse:
+        self.link = path
         response = self.client.get(path)
         if response.status_code == 303:
             self.page()  # the CSRF token of the phone's own session
@@ -305,10 +329,17 @@ class Phone:
         msisdn: str | None = None,
         terms: bool = True,
         form: dict[str, str] | None = None,
+        match: str | None = None,
         **kwargs: Any,
     ) -> TestResponse:
-        """開始驗證, the network identity in X-Sim-* headers (``network=None``: none sent)."""
+        """開始驗證, the network identity in X-Sim-* headers (``network=None``: none sent),
+        having picked the number the desktop shows (``match``: another pick, "" for none)."""
         data = {"csrf_token": self.csrf(), **(form or {})}
+        if match is None:
+            assert self.link is not None, "the phone has not opened a QR link"
+            match = right_number(self.app, self.link)
+        if match:
+            data["match"] = match
         if terms:
             data["terms"] = "yes"
         headers = sim_headers(network, msisdn) if network else {}
@@ -323,4 +354,5 @@ class Phone:
         twin = Phone(app)
         twin.client = clone_client(self.client, app)
         twin._csrf = self._csrf
+        twin.link = self.link
         return twin

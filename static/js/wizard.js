@@ -117,6 +117,40 @@
     countdownTimer = setInterval(tick, 250);
   }
 
+  // Step 4: 複製網址 copies the printed link (the button is hidden without JavaScript, where
+  // the link can be selected and copied as text).
+  function enhanceCopyButtons(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      if (button.dataset.enhanced) return;
+      button.dataset.enhanced = "1";
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var status = document.getElementById(button.getAttribute("aria-describedby"));
+      if (!source) return;
+      button.hidden = false;
+      function say(text) { if (status) status.textContent = text; }
+      function selectSource() {
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+      }
+      button.addEventListener("click", function () {
+        var text = source.textContent.trim();
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(
+            function () { say(t("copied", "已複製網址")); },
+            function () { selectSource(); say(t("copyFailed", "無法自動複製，請選取網址後複製")); }
+          );
+        } else {
+          selectSource();
+          var done = false;
+          try { done = document.execCommand("copy"); } catch (e) { done = false; }
+          say(done ? t("copied", "已複製網址") : t("copyFailed", "無法自動複製，請選取網址後複製"));
+        }
+      });
+    });
+  }
 
   // --- The device credential (steps 6-7) ------------------------------------------------
   // A non-extractable ECDSA P-256 key made here and kept in IndexedDB; the server keeps only
@@ -265,6 +299,7 @@
 
   function enhance(root) {
     startCountdown(root);
+    enhanceCopyButtons(root);
     enhanceBindForm(root);
     enhanceLoginForm(root);
     enhanceNotice(root);

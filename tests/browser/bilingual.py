@@ -17,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser import pages
 from tests.browser.pages import HEADING, LOGIN, LOGIN_LABEL, PERSON, URL, url_pattern
 from tests.helpers import ELIGIBLE
 
@@ -124,6 +125,8 @@ def qr_status(page: Page, state: str) -> Locator:
 
 
 def printed_qr_link(page: Page) -> str:
+    """The link beneath the QR code; the person reads the number beside it too."""
+    pages.SEEN["number"] = pages.shown_number(page)
     return page.locator(".qr-link").inner_text().strip()
 
 
@@ -137,6 +140,8 @@ def simulator_network(page: Page, value: str) -> None:
 
 
 def agree_and_start(page: Page, say: Say) -> None:
+    if page.locator("input[name=match]").count():
+        pages.pick_number(page)
     page.get_by_role("checkbox", name=say("我已閱讀並同意使用者約定條款"), exact=True).check()
     page.get_by_role("button", name=say("開始驗證"), exact=True).click()
 

@@ -161,26 +161,49 @@ def qr_image(page: Page) -> Locator:
     return page.get_by_role("img", name=re.compile("QR Code"))
 
 
+#: The number the person last read beside a QR code (scanned or typed): what they pick on the
+#: phone at step 5 (number matching).
+SEEN: dict[str, str] = {}
+
+
+def shown_number(page: Page) -> str:
+    """The two-digit number step 4 shows beside its QR code."""
+    number = page.locator(".match-number").inner_text().strip()
+    assert re.fullmatch(r"\d\d", number), number
+    return number
+
+
 def scan_qr(page: Page) -> str:
     """What a phone's camera reads from the QR code on screen: a screenshot of it, decoded
-    (never the DOM). Fails unless exactly one QR code is readable."""
+    (never the DOM). Fails unless exactly one QR code is readable. The person also reads the
+    number beside it."""
     shot = Image.open(io.BytesIO(qr_image(page).screenshot()))
     found = zxingcpp.read_barcodes(shot, formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(found) == 1, f"expected one readable QR code, found {len(found)}"
+    SEEN["number"] = shown_number(page)
     return found[0].text
 
 
 def printed_qr_link(page: Page) -> str:
-    """The link printed beneath the QR code, for people who cannot scan."""
+    """The link printed beneath the QR code, for people who cannot scan (and the number)."""
+    SEEN["number"] = shown_number(page)
     return page.locator(".qr-link").inner_text().strip()
+
+
+def pick_number(page: Page, number: str | None = None) -> None:
+    """Step 5 on a phone that scanned: pick the number read beside the QR code."""
+    page.get_by_role("radio", name=number or SEEN["number"], exact=True).check()
 
 
 def regenerate_qr(page: Page) -> None:
     page.get_by_role("button", name="重新產生QRCode", exact=True).click()
 
 
-def agree_and_start(page: Page) -> None:
-    """Step 5: tick the terms box and press 開始驗證."""
+def agree_and_start(page: Page, number: str | None = None) -> None:
+    """Step 5: on a phone that scanned a QR code, pick the number read beside it (``number``:
+    another); tick the terms box and press 開始驗證."""
+    if page.locator("input[name=match]").count():
+        pick_number(page, number)
     page.get_by_role("checkbox", name=TERMS, exact=True).check()
     page.get_by_role("button", name="開始驗證", exact=True).click()
 

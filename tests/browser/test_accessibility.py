@@ -343,7 +343,9 @@ def test_direct_step_5_and_the_help_pages(new_context: NewContext, sweep: Sweep,
     agree_and_start(page, say)
     expect(page.get_by_role("alert")).to_contain_text(say(ON_WIFI))
     sweep.check(page, "direct step 5 failed on WiFi")
-    page.get_by_role("button", name=say("開始驗證"), exact=True).click()  # the box left unticked
+    # The failed try keeps the box ticked (a retry is one tap); untick it to see the error.
+    page.get_by_role("checkbox").uncheck()
+    page.get_by_role("button", name=say("開始驗證"), exact=True).click()
     expect(page.get_by_role("alert")).to_be_visible()
     sweep.check(page, "direct step 5, terms not ticked")
     simulator_network(page, "4g")

@@ -30,6 +30,7 @@ from tests.browser.pages import (
     URL,
     agree_and_start,
     heading,
+    printed_qr_link,
     url_pattern,
 )
 from tests.helpers import ELIGIBLE
@@ -230,7 +231,7 @@ def test_the_desktop_qr_registration_by_keyboard_alone(new_context: NewContext) 
     phone_context = new_context("phone")
     phone_context.set_extra_http_headers(ON_4G)
     phone = phone_context.new_page()
-    phone.goto(page.locator(".qr-link").inner_text().strip())
+    phone.goto(printed_qr_link(page))
     agree_and_start(phone)
     expect(phone.get_by_text("請回到您的電腦確認認證結果")).to_be_visible()
 

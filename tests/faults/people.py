@@ -41,7 +41,8 @@ PASSWORD = "my cat is called flower"
 HX = {"HX-Request": "true"}
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-_QR_LINK = re.compile(r"<code>https?://[^/<]+(/h/[^<\s]+)</code>")
+_QR_LINK = re.compile(r"<code>https?://[^/<]+/h/<wbr>([^<\s]+)</code>")
+_NUMBER = re.compile(r'<p class="match-number"[^>]*>(\d\d)</p>')
 
 
 class Dropped(Exception):
@@ -143,7 +144,13 @@ class Browser:
 
 def qr_link(html: str) -> str | None:
     match = _QR_LINK.search(html)
-    return unescape(match.group(1)) if match else None
+    return "/h/" + unescape(match.group(1)) if match else None
+
+
+def shown_number(html: str) -> str | None:
+    """The number beside the QR code (number matching: the phone picks it)."""
+    match = _NUMBER.search(html)
+    return match.group(1) if match else None
 
 
 @dataclass
@@ -164,6 +171,8 @@ class Person:
     #: Every answer, in order.
     pages: list[Page] = field(default_factory=list)
     qr: str | None = None
+    #: The number the desktop showed beside that QR code.
+    number: str | None = None
     force_new_qr: bool = False
     finished_at: float | None = None
     #: The page that said to wait (see Stuck).
@@ -302,7 +311,7 @@ class Person:
         self._expect(page, 200)
         link = qr_link(page.text)
         if link and not self.force_new_qr:
-            self.qr, self.stage = link, "open"
+            self.qr, self.number, self.stage = link, shown_number(page.text), "open"
             return
         # No usable code on the page (its cookie was lost with an answer, or the phone could
         # not use it): 重新產生QRCode, as the page offers.
@@ -323,6 +332,10 @@ class Person:
             return
         self._expect(page, 303, "/phone/verify")
 
+    def verify_form(self, page: Page) -> dict[str, str]:
+        """開始驗證's form: the number read off the desktop picked, the terms ticked."""
+        return {"csrf_token": page.csrf(), "match": self.number or "", "terms": "yes"}
+
     def _verify(self) -> None:
         page = self._get(self.phone, "/phone/verify")
         if page.status in (400, 409, 410):
@@ -333,9 +346,7 @@ class Person:
             self.stage = "poll"
             return
         checking = "驗證進行中" in page.text
-        answer = self._post(
-            self.phone, "/phone/verify", {"csrf_token": page.csrf(), "terms": "yes"}, self.network
-        )
+        answer = self._post(self.phone, "/phone/verify", self.verify_form(page), self.network)
         if answer.status == 303:
             if checking:
                 # Still claimed by a check: one under way, or one whose worker died, which

@@ -34,7 +34,7 @@ def tap(person: Person, fake: FakeGateway) -> tuple[Page, list[str], float]:
     assert page.status == 200, page
     seen = len(fake.checks())
     started = time.monotonic()
-    answer = person.phone.post("/phone/verify", {"csrf_token": page.csrf(), "terms": "yes"})
+    answer = person.phone.post("/phone/verify", person.verify_form(page))
     took = time.monotonic() - started
     return answer, [a.request_id for a in fake.checks()[seen:]], took
 
@@ -115,9 +115,7 @@ def test_a_failing_gateway_is_retried_within_bounds_and_verifies_once(
         answers: list[Page] = []
 
         def press() -> None:
-            answers.append(
-                second.phone.post("/phone/verify", {"csrf_token": page.csrf(), "terms": "yes"})
-            )
+            answers.append(second.phone.post("/phone/verify", second.verify_form(page)))
 
         taps = [threading.Thread(target=press) for _ in range(2)]
         for thread in taps:

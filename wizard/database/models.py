@@ -200,8 +200,14 @@ class Handoff(Base):
     #: When the phone's 開始驗證 started the carrier check (a check older than a minute is
     #: presumed dead, e.g. its worker was killed, and may be taken over).
     checking_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    #: The carrier's answer when the check failed (carrier.NetworkOutcome value).
+    #: Why the hand-off failed: the carrier's answer (carrier.NetworkOutcome value), or
+    #: ``number_mismatch`` when the phone picked another number than the desktop showed.
     outcome: Mapped[str | None] = mapped_column(String(20))
+    #: Number matching: the two-digit number the desktop shows beside the QR code, and the
+    #: three the phone offers ("17,48,83", sorted). Stored, so a refresh offers the same three
+    #: (new decoys on every refresh would single out the right one).
+    match_number: Mapped[int | None] = mapped_column(Integer)
+    match_choices: Mapped[str | None] = mapped_column(String(8))
 
     registration: Mapped[Registration] = relationship()
 

@@ -64,17 +64,46 @@ def _signer(secret_key: str) -> Signer:
     return Signer(secret_key, salt="handoff-token")
 
 
+def match_numbers() -> tuple[int, str]:
+    """Number matching: the two-digit number the desktop shows, and the three the phone offers
+    (it and two other distinct two-digit numbers, sorted: each of three independent random
+    numbers is equally likely to be the smallest, middle or largest, so the order tells
+    nothing). Someone relaying a QR code to a victim's phone is not seen by that phone: the
+    victim picks at random and is right one time in three; a wrong pick ends the hand-off and
+    counts as a failed check (five stop the registration)."""
+    right = 10 + secrets.randbelow(90)
+    choices = {right}
+    while len(choices) < 3:
+        choices.add(10 + secrets.randbelow(90))
+    return right, ",".join(str(number) for number in sorted(choices))
+
+
+def choices_of(handoff: Handoff) -> list[str]:
+    """The three numbers the phone offers, as the form sends them back."""
+    return handoff.match_choices.split(",") if handoff.match_choices else []
+
+
+def number_matches(handoff: Handoff, picked: str) -> bool:
+    """Whether the phone's pick is the number the desktop shows (compared in constant time)."""
+    if handoff.match_number is None:
+        return False
+    return hmac.compare_digest(picked.encode(), str(handoff.match_number).encode())
+
+
 def issue(
     db: Session, registration: Registration, now: dt.datetime, secret_key: str
 ) -> tuple[Handoff, str]:
     """A new hand-off for ``registration`` and its token (shown once, in the QR code)."""
     random_part = secrets.token_urlsafe(TOKEN_BYTES)
+    number, choices = match_numbers()
     handoff = Handoff(
         registration_id=registration.id,
         token_hash=_hash(random_part),
         status=Status.WAITING.value,
         created_at=now,
         expires_at=now + LIFETIME,
+        match_number=number,
+        match_choices=choices,
     )
     db.add(handoff)
     db.flush()

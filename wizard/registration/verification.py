@@ -23,6 +23,9 @@ MAX_FAILURES = 5
 #: A direct check that has not finished after this long is presumed dead (worker killed).
 STALE_CHECK = dt.timedelta(seconds=60)
 
+#: The hand-off's outcome when the phone picked another number than the desktop showed.
+NUMBER_MISMATCH = "number_mismatch"
+
 #: Failures the person can fix on the spot (switch off WiFi, VPN, choose the data SIM) or that
 #: are nobody's fault (carrier down): the same page may try again.
 RETRYABLE = frozenset(
@@ -94,9 +97,16 @@ def record_outcome(
         accounts.from_registration(db, registration, now)
         return False
     if outcome is not NetworkOutcome.UNAVAILABLE:
-        registration.verify_failures = (registration.verify_failures or 0) + 1
-    registrations.touch(registration)
+        count_failure(registration)
+    else:
+        registrations.touch(registration)
     return outcome in RETRYABLE and not locked(registration)
+
+
+def count_failure(registration: Registration) -> None:
+    """One more failed check (a carrier's no, or a wrong number on the phone)."""
+    registration.verify_failures = (registration.verify_failures or 0) + 1
+    registrations.touch(registration)
 
 
 def locked(registration: Registration) -> bool:

@@ -129,6 +129,14 @@ MESSAGES: dict[str, object] = {
     "network.too_many": _l(
         "驗證失敗次數過多，為保護您的資料，本次申請已停止。請重新申請行動認證。"
     ),
+    # Step 5 on a phone that scanned a QR code: number matching (the outcome is stored with
+    # the carrier's, so the desktop and the phone say it through the same "network." key)
+    "network.number_mismatch": _l(
+        "手機上選擇的數字與電腦畫面上 QR Code 旁的數字不同。為了安全，這個 QR Code 已失效。"
+        "若是您本人申請，請在電腦上按「重新產生QRCode」再掃描；若是別人傳給您 QR Code 或連結、"
+        "要您按驗證，請不要繼續，並聯絡勞保局（02-2396-1266）。"
+    ),
+    "match.missing": _l("請選擇電腦畫面上 QR Code 旁顯示的數字"),
     "terms.unchecked": _l("請先閱讀使用者約定條款，並勾選「我已閱讀並同意使用者約定條款」"),
 }
 for _kind in ("prepaid", "family", "enterprise", "mvno"):

@@ -373,6 +373,7 @@ def _render_verify(
     error: str | None = None,
     result: str | None = None,
     status: int = 200,
+    match_error: str | None = None,
 ) -> Response:
     started = None
     if item is not None:
@@ -393,6 +394,12 @@ def _render_verify(
         result=result,
         simulator_panel=_simulator_panel_needed(),
         locked=verification.locked(registration),
+        # Number matching: only a phone that scanned a QR code (the direct path has no second
+        # screen). What the person picked and ticked stays picked and ticked on a re-render.
+        choices=handoff.choices_of(item) if item is not None else [],
+        picked=request.form.get("match") if request.method == "POST" else None,
+        terms_checked=request.method == "POST" and request.form.get("terms") == "yes",
+        match_error=match_error,
         title={"verified_qr": _("驗證成功"), "cancelled": _("已取消這項申請")}.get(
             result or "", _("核對資料並開始驗證")
         ),
@@ -441,9 +448,19 @@ def phone_verify() -> Response:
         return _misuse("session")
     database = db.session()
     registration = item.registration
-    if request.form.get("terms") != "yes":
-        return _render_verify(registration, item=item, error=message("terms.unchecked"))
+    picked = request.form.get("match", "")
+    no_pick = picked not in handoff.choices_of(item)
+    no_terms = request.form.get("terms") != "yes"
+    if no_pick or no_terms:
+        return _render_verify(
+            registration,
+            item=item,
+            error=message("terms.unchecked") if no_terms else None,
+            match_error=message("match.missing") if no_pick else None,
+        )
     now = clock.now()
+    if not handoff.number_matches(item, picked):
+        return _wrong_number(item, now)
     if not verification.claim_handoff(database, item, now):
         database.rollback()
         return redirect_phone()  # someone else's tap won, or it expired: show where it is
@@ -486,10 +503,44 @@ def phone_verify() -> Response:
     )
 
 
-def _failure_text(registration: Registration, outcome: NetworkOutcome) -> str:
+def _wrong_number(item: Handoff, now: dt.datetime) -> Response:
+    """The phone picked another number than the desktop shows: whoever holds this phone
+    probably cannot see the applying screen (a relayed QR code). The hand-off ends at once,
+    the failure counts, and both screens say so; the carrier is not asked."""
+    database = db.session()
+    registration = item.registration
+    if _gone_back(item):
+        return _misuse("withdrawn", item)
+    if not handoff.move(
+        database,
+        item.id,
+        (handoff.Status.OPENED,),
+        handoff.Status.FAILED,
+        now,
+        outcome=verification.NUMBER_MISMATCH,
+    ):
+        database.rollback()
+        return redirect_phone()  # it moved on (expired, replaced, another tap): show where
+    verification.count_failure(registration)
+    registrations.audit(
+        database,
+        "handoff.number_mismatch",
+        registration,
+        useragent.summary(request.user_agent.string, _("瀏覽器")),
+    )
+    database.commit()
+    return _render_verify(
+        registration,
+        item=item,
+        error=_failure_text(registration, verification.NUMBER_MISMATCH),
+        result="failed",
+    )
+
+
+def _failure_text(registration: Registration, outcome: NetworkOutcome | str) -> str:
     if verification.locked(registration):
         return message("network.too_many")
-    return message(f"network.{outcome.value}")
+    return message(f"network.{outcome}")  # a StrEnum formats as its value
 
 
 @bp.post("/phone/cancel")
