@@ -52,7 +52,7 @@
   // After a step is swapped in, move focus like a page load would: to the error summary when
   // there are errors, else to the new heading.
   function focusNewStep(target) {
-    var summary = target.querySelector("#error-summary");
+    var summary = target.querySelector("#error-summary, #confirm-clear");
     var heading = target.querySelector("h1");
     var focusable = summary || heading;
     if (!focusable) return;
@@ -237,20 +237,53 @@
     });
   }
 
-  // Step 6: 開始使用 is enabled once the notice has been scrolled to its end (keyboard
-  // scrolling counts: the region is focusable). Without JavaScript it is enabled.
+  // 使用須知: 開始使用 stays aria-disabled (focusable, announced with its reason) until the end
+  // of the notice has been on screen, however it got there: scrolling the page, End, Tab,
+  // find in page, a screen reader. A press before that says why instead of submitting.
+  // Without JavaScript the button is enabled.
   function enhanceNotice(root) {
-    var text = root.querySelector("#notice-text");
+    var end = root.querySelector("#notice-end");
     var start = root.querySelector("#notice-start");
-    if (!text || !start || text.dataset.enhanced) return;
-    text.dataset.enhanced = "1";
-    function check() {
-      var atEnd = text.scrollTop + text.clientHeight >= text.scrollHeight - 4;
-      start.disabled = !atEnd;
-      if (atEnd) text.removeEventListener("scroll", check);
+    var reason = root.querySelector("#notice-reason");
+    if (!end || !start || start.dataset.enhanced) return;
+    start.dataset.enhanced = "1";
+    var ready = false;
+    function show(isReady) {
+      ready = isReady;
+      if (isReady) start.removeAttribute("aria-disabled"); else start.setAttribute("aria-disabled", "true");
+      if (reason) {
+        reason.textContent = isReady ? t("noticeRead", "已讀到最後，可以開始使用。")
+                                     : t("noticeUnread", "請先閱讀到使用須知最後，「開始使用」才會啟用。");
+      }
     }
-    text.addEventListener("scroll", check);
-    check();
+    show(false);
+    start.addEventListener("click", function (event) {
+      if (ready) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      end.scrollIntoView({ block: "nearest" });
+    }, true);
+    function seen() {
+      var box = end.getBoundingClientRect();
+      return box.top < window.innerHeight && box.bottom > 0;
+    }
+    if ("IntersectionObserver" in window) {
+      var observer = new IntersectionObserver(function (entries) {
+        if (entries.some(function (entry) { return entry.isIntersecting; })) {
+          observer.disconnect();
+          show(true);
+        }
+      });
+      observer.observe(end);
+    } else {
+      var check = function () {
+        if (!seen()) return;
+        window.removeEventListener("scroll", check);
+        show(true);
+      };
+      window.addEventListener("scroll", check);
+      check();
+    }
   }
 
   // Idle timeout: warn two minutes before; 繼續使用 tells the server, which restarts the clock.
@@ -313,7 +346,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     startSessionTimer();
-    var summary = document.querySelector("#error-summary");
+    var summary = document.querySelector("#error-summary, #confirm-clear");
     if (summary) summary.focus();
   });
   // 重新產生驗證碼 replaces the button that was pressed: give focus back to the new one.

@@ -178,9 +178,7 @@ def test_render_png_is_a_valid_png_of_the_right_size() -> None:
     image = _open(png)
     assert image.format == "PNG"
     assert image.mode in {"L", "RGB", "RGBA", "P"}
-    width, height = image.size
-    assert 180 <= width <= 220
-    assert 56 <= height <= 72
+    assert image.size == (captcha.WIDTH, captcha.HEIGHT) == (300, 96)
 
 
 def test_render_png_same_seed_same_bytes() -> None:
@@ -204,7 +202,7 @@ def test_render_png_draws_the_glyphs() -> None:
     blank = _open(render_png("A", seed=1)).convert("L")
     full = _open(render_png("WMKHN", seed=1)).convert("L")
     dark = sum(full.histogram()[:80])
-    # Five bold-ish capitals about 28 px tall cover well over 1000 pixels;
+    # Five bold capitals about 40 px tall cover well over 1000 pixels;
     # noise alone (1 px lines and dots, lighter than the ink) would not reach this.
     assert dark > 1000
     assert dark > 2 * sum(blank.histogram()[:80])
@@ -300,3 +298,61 @@ def test_matches_accepts_any_case_and_width(answer: str) -> None:
     full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in answer.lower())
     assert matches(answer, answer.lower())
     assert matches(answer, full_width)
+
+
+# --- legible for older eyes (issue 13): measured, not looked at --------------------------------
+
+#: Darker than this is ink; the noise (150) and most anti-aliasing are lighter.
+INK_BELOW = 100
+
+
+def _luminance(grey: int) -> float:
+    """WCAG relative luminance of a grey level."""
+    channel = grey / 255
+    return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+
+def _contrast(a: int, b: int) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _glyph_columns(image: Image.Image) -> list[range]:
+    """The image's x range cut into LENGTH equal slots between the margins, one per glyph."""
+    slot = (image.width - 2 * captcha._MARGIN) / LENGTH
+    return [
+        range(int(captcha._MARGIN + i * slot), int(captcha._MARGIN + (i + 1) * slot))
+        for i in range(LENGTH)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_render_png_glyphs_are_large_bold_and_high_contrast(seed: int) -> None:
+    answer = new_challenge(rng=random.Random(seed)).answer
+    image = _open(render_png(answer, seed=seed)).convert("L")
+    pixels = image.load()
+    ink, background = image.getextrema()
+    assert _contrast(background, ink) >= 7.0  # WCAG 1.4.6 (AAA) for the glyphs themselves
+    assert (
+        _contrast(background, captcha._NOISE) < _contrast(background, ink) / 4
+    )  # noise is fainter
+
+    runs: list[int] = []
+    for columns in _glyph_columns(image):
+        rows = [y for y in range(image.height) if any(pixels[x, y] < INK_BELOW for x in columns)]
+        assert rows, (answer, seed)
+        assert rows[-1] - rows[0] + 1 >= 36, (
+            f"glyph of {answer!r} only {rows[-1] - rows[0] + 1} px tall"
+        )
+        for y in rows:
+            run = 0
+            for x in columns:
+                if pixels[x, y] < INK_BELOW:
+                    run += 1
+                elif run:
+                    runs.append(run)
+                    run = 0
+            if run:
+                runs.append(run)
+    runs.sort()
+    assert runs[len(runs) // 2] >= 3, f"strokes {runs[len(runs) // 2]} px wide: too thin to read"

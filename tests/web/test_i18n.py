@@ -220,7 +220,7 @@ def test_steps_1_to_4_in_english(app: Flask, wizard: WizardClient, client: Flask
     qr = client.get("/register/qr")
     assert_english(qr)
     assert "Scan the QR code with your phone" in html(qr)
-    assert "Step 4 of 5" in html(qr)
+    assert "Step 4 of 7" in html(qr)
 
 
 def test_step_5_on_the_phone_in_english(app: Flask, wizard: WizardClient) -> None:

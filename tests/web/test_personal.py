@@ -639,16 +639,59 @@ def assert_empty(response: TestResponse) -> None:
     assert errors_of(response) == []
 
 
-def test_clear_empties_the_fields(at_personal: WizardClient) -> None:
+def confirm_box(response: TestResponse) -> str:
+    match = re.search(r'<div[^>]*id="confirm-clear".*?</div>\s*</div>', text_of(response), re.S)
+    return match.group(0) if match else ""
+
+
+def test_clear_with_something_typed_asks_first_and_keeps_everything(
+    at_personal: WizardClient,
+) -> None:
     response = at_personal.post("/register/personal", {**typed(), "action": "clear"})
+    box = confirm_box(response)
+    assert "要清空輸入區嗎？" in box
+    assert 'value="clear_confirmed"' in box and 'value="keep"' in box
+    assert_kept(response, typed())
+    assert errors_of(response) == []  # asking is not an error
+    kept = at_personal.post("/register/personal", {**typed(), "action": "keep"})
+    assert_kept(kept, typed())
+    assert confirm_box(kept) == ""
+
+
+def test_clear_confirmed_empties_the_fields(at_personal: WizardClient) -> None:
+    response = at_personal.post("/register/personal", {**typed(), "action": "clear_confirmed"})
     assert_empty(response)
+    assert confirm_box(response) == ""
+
+
+def test_clear_with_nothing_typed_asks_nothing(at_personal: WizardClient) -> None:
+    blank = dict.fromkeys(typed(), "")
+    response = at_personal.post("/register/personal", {**blank, "action": "clear"})
+    assert confirm_box(response) == ""
+    assert_empty(response)
+
+
+def test_clear_is_apart_from_submit(at_personal: WizardClient) -> None:
+    html = text_of(at_personal.get("/register/personal"))
+    actions = re.search(
+        r'<div class="actions">(.*?)</div>', html[html.index("首次設定密碼") :], re.S
+    )
+    assert actions and "送出" in actions.group(1) and "清空輸入區" not in actions.group(1)
+    assert html.index("清空輸入區") < html.index('id="carrier"')  # at the top, far from 送出
+    assert re.search(
+        r'<button type="submit" class="button-link" name="action" value="clear">', html
+    )
 
 
 def test_clear_also_forgets_the_draft(at_personal: WizardClient, app: Flask) -> None:
     failed = at_personal.personal(name="")
     assert value_of(failed, "msisdn") == "0912-345678"
     assert registration_row(app).msisdn == "0912345678"  # the draft of what was valid
-    response = at_personal.post("/register/personal", {**typed(name=""), "action": "clear"})
+    asked = at_personal.post("/register/personal", {**typed(name=""), "action": "clear"})
+    assert confirm_box(asked) and registration_row(app).msisdn == "0912345678"  # not yet
+    response = at_personal.post(
+        "/register/personal", {**typed(name=""), "action": "clear_confirmed"}
+    )
     assert_empty(response)
     assert_empty(at_personal.get("/register/personal"))
     assert registration_row(app).msisdn is None
@@ -656,7 +699,9 @@ def test_clear_also_forgets_the_draft(at_personal: WizardClient, app: Flask) -> 
 
 def test_clear_after_going_back_empties_the_fields(wizard: WizardClient) -> None:
     wizard.complete_steps_before("device")
-    response = wizard.post("/register/personal", {**typed(), "action": "clear"})
+    asked = wizard.post("/register/personal", {**typed(), "action": "clear"})
+    assert confirm_box(asked)  # a password on file counts as something to lose
+    response = wizard.post("/register/personal", {**typed(), "action": "clear_confirmed"})
     assert_empty(response)
 
 
@@ -715,7 +760,7 @@ def test_junk_in_every_field_never_gives_a_server_error(
     assert response.status_code == 200
     assert errors_of(response)
     assert "<script>alert" not in text_of(response)
-    for action in ("new_captcha", "text_captcha", "clear", "nonsense"):
+    for action in ("new_captcha", "text_captcha", "clear", "clear_confirmed", "keep", "nonsense"):
         response = at_personal.post(
             "/register/personal", {**dict.fromkeys(fields, junk), "action": action}
         )

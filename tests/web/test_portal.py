@@ -96,7 +96,9 @@ def main_of(response: TestResponse) -> str:
     return match.group(0)
 
 
-def test_home_lists_queries_and_shows_applications_disabled(me: FlaskClient) -> None:
+def test_home_lists_queries_and_says_in_one_sentence_where_applications_are_made(
+    me: FlaskClient,
+) -> None:
     response = me.get("/portal")
     html = main_of(response)
     assert outline(response).h1 == ["查詢作業"]
@@ -106,9 +108,20 @@ def test_home_lists_queries_and_shows_applications_disabled(me: FlaskClient) -> 
     for application in APPLICATIONS:
         assert application.name in html
         assert f"/portal/apply/{application.kind}" not in html  # no way in
-    buttons = re.findall(r"<button[^>]*>(.*?)</button>", html)
-    disabled = re.findall(r"<button[^>]*\bdisabled\b[^>]*>請以其他方式登入</button>", html)
-    assert len(disabled) == len(buttons) == len(APPLICATIONS)
+    assert "<button" not in html  # no row of disabled buttons
+    note = re.search(r'<p id="apply-note"[^>]*>(.*?)</p>', html, re.S)
+    assert note, "no sentence about the applications"
+    sentence = re.sub(r"<[^>]+>", "", note.group(1))
+    assert sentence.startswith(
+        "勞保給付申請、投保薪資調整、職災給付申請、COVID-19 給付申請等申辦作業"
+    )
+    assert sentence.endswith(
+        "請改以其他方式登入：自然人憑證、勞保憑證、行動自然人憑證、行動電子憑證。"
+    )
+    links = re.findall(r'<a href="(/login/method/[\w-]+)">', note.group(1))
+    assert len(links) == 4
+    for link in links:
+        assert me.get(link).status_code == 200
 
 
 def test_records_page_shows_history_summary_and_totals(me: FlaskClient) -> None:
@@ -225,7 +238,12 @@ def test_covid_page_lists_the_applications(me: FlaskClient) -> None:
     rows = table_rows(response, "covid-caption")
     assert rows == [["確診普通傷病給付", "2022/06/20", "已核付", "3,053", "2022/07/15"]]
     assert "含確認COVID-19申辦" in text_of(response)
-    assert re.search(r"<button[^>]*disabled[^>]*>請以其他方式登入</button>", text_of(response))
+    assert "<button" not in main_of(response)
+    assert re.search(
+        r'<p id="covid-apply-note"[^>]*>COVID-19 給付申請屬於申辦作業.*?<a href="/login/method/moica">自然人憑證</a>',
+        text_of(response),
+        re.S,
+    )
 
 
 def test_covid_page_pending_and_empty(app: Flask, client: FlaskClient) -> None:

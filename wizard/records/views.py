@@ -24,6 +24,7 @@ from wtforms import Form, SelectChoice, SelectMultipleField, StringField
 
 from wizard import clock
 from wizard.accounts import auth
+from wizard.accounts.methods import METHODS
 from wizard.database import db
 from wizard.database.models import Account, AuditEvent
 from wizard.records import documents, records
@@ -90,7 +91,8 @@ def home() -> Response:
         title=_("查詢作業"),
         account=account,
         masked_id=identity.mask_national_id(account.national_id),
-        applications=APPLICATIONS,
+        application_names=_("、").join(_(a.name) for a in APPLICATIONS),
+        other_methods=METHODS,
     )
 
 
@@ -285,6 +287,7 @@ def covid() -> Response:
         title=_("COVID-19 申辦進度查詢"),
         applications=records.covid(db.session(), account.national_id),
         covid_application=next(a for a in APPLICATIONS if a.kind == "covid"),
+        other_methods=METHODS,
     )
 
 

@@ -3,15 +3,13 @@ registration) and, on a bound browser, the four-field panel (posted to account.l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from wizard import clock
 from wizard.accounts import accounts, devices
+from wizard.accounts.methods import METHODS
 from wizard.database import db
 from wizard.database.models import DeviceBinding
 from wizard.kiosk import kiosk
@@ -25,20 +23,6 @@ from wizard.web.rendering import render
 bp = Blueprint("login", __name__)
 
 
-@dataclass(frozen=True)
-class Method:
-    code: str
-    name: object
-    #: What it needs and what it allows, for the page of a method this site does not serve.
-    needs: object
-
-
-METHODS: tuple[Method, ...] = (
-    Method("moica", _l("自然人憑證"), _l("需要自然人憑證 IC 卡與讀卡機")),
-    Method("bli-cert", _l("勞保憑證"), _l("需要勞保局核發的勞保憑證")),
-    Method("tw-fido", _l("行動自然人憑證"), _l("需要在手機上安裝並啟用行動自然人憑證 App")),
-    Method("mobile-id", _l("行動電子憑證"), _l("需要在手機上申請行動電子憑證")),
-)
 MOBILE = "mobile"
 
 

@@ -123,6 +123,7 @@ def _render_personal(
     registration: Registration,
     notes: dict[str, str],
     form_error: str | None = None,
+    confirm_clear: bool = False,
 ) -> Response:
     has_errors = bool(form.errors) or bool(form_error)
     return render(
@@ -134,6 +135,7 @@ def _render_personal(
         notes=notes,
         form_error=form_error,
         password_on_file=bool(registration.password_hash),
+        confirm_clear=confirm_clear,
         title=_("輸入個人資料及手機門號"),
         errors=has_errors,
     )
@@ -151,6 +153,12 @@ def personal() -> Response:
     form.carrier.choices = _carrier_choices(_carriers(session))
     action = request.form.get("action", "submit") if request.method == "POST" else None
     notes: dict[str, str] = {}
+    if action == "clear" and (_typed_anything() or registration.password_hash):
+        # Something would be lost: ask first, with every box as typed (the passwords, as on
+        # every page shown again, are never sent back). Nothing typed: nothing to ask.
+        return _render_personal(form, registration, notes, confirm_clear=True)
+    if action in ("clear", "clear_confirmed"):
+        action = "clear"
     if request.method == "GET" or action == "clear":
         if action == "clear":
             # Empty boxes, also after coming back from a later step (what is on file stays).
@@ -162,7 +170,7 @@ def personal() -> Response:
         if _ensure_captcha(registration) or action:
             session.commit()
         return _render_personal(form, registration, notes)
-    if action == "language":
+    if action in ("language", "keep"):
         # The language switch with JavaScript posts what was typed (wizard/i18n.py): show the
         # boxes again as they were, in the other language; nothing is checked or stored. As
         # everywhere, the passwords and the CAPTCHA answer are never sent back to the browser.
@@ -194,6 +202,14 @@ def _personal_refused(text: str) -> Response | None:
     if _ensure_captcha(registration):
         session.commit()
     return _render_personal(form, registration, {}, form_error=text)
+
+
+#: The boxes of step 2 that 清空輸入區 empties.
+_TYPED_BOXES = ("carrier", "msisdn", "nhi_card", "birth_date", "name", "captcha", "password", "password_confirm")
+
+
+def _typed_anything() -> bool:
+    return any(request.form.get(box, "").strip() for box in _TYPED_BOXES)
 
 
 def _clear_draft(registration: Registration) -> None:
