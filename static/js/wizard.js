@@ -261,11 +261,14 @@
       if (ready) return;
       event.preventDefault();
       event.stopImmediatePropagation();
-      end.scrollIntoView({ block: "nearest" });
+      if (reason) reason.classList.add("button-reason-stressed");
     }, true);
+    // The sticky bar covers the bottom of the window: the end counts as read once it is above it.
+    var bar = start.closest("form");
+    var covered = function () { return bar && getComputedStyle(bar).position === "sticky" ? bar.offsetHeight : 0; };
     function seen() {
       var box = end.getBoundingClientRect();
-      return box.top < window.innerHeight && box.bottom > 0;
+      return box.top < window.innerHeight - covered() && box.bottom > 0;
     }
     if ("IntersectionObserver" in window) {
       var observer = new IntersectionObserver(function (entries) {
@@ -273,7 +276,7 @@
           observer.disconnect();
           show(true);
         }
-      });
+      }, { rootMargin: "0px 0px -" + covered() + "px 0px" });
       observer.observe(end);
     } else {
       var check = function () {

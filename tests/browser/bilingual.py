@@ -159,8 +159,8 @@ def notice_start(page: Page, say: Say) -> Locator:
 
 
 def read_notice_to_the_end(page: Page, say: Say) -> None:
-    page.get_by_role("region", name=say("使用須知全文")).focus()
-    page.keyboard.press("End")
+    """Scroll the page (the notice is the page) until its last line is on screen."""
+    page.get_by_text(say("— 使用須知到此結束 —")).scroll_into_view_if_needed()
 
 
 def login_panel(page: Page) -> Locator:

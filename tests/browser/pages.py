@@ -243,10 +243,8 @@ def notice_start(page: Page) -> Locator:
 
 
 def read_notice_to_the_end(page: Page) -> None:
-    """Scroll 使用須知 to its end the way a keyboard user does: focus the region, press End."""
-    region = page.get_by_role("region", name="使用須知全文")
-    region.focus()
-    page.keyboard.press("End")
+    """Scroll the page (使用須知 is the page itself) until the notice's last line is on screen."""
+    page.get_by_text("— 使用須知到此結束 —").scroll_into_view_if_needed()
 
 
 def login_panel(page: Page) -> Locator:

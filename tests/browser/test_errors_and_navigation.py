@@ -312,7 +312,18 @@ def test_clear_empties_the_fields(new_context: Callable[..., BrowserContext], js
     expect(error_summary(page)).to_be_visible()
     fill_personal(page, carrier=None, nhi_card=None, birth_date=None, name=None, submit_form=False)
 
+    # Something typed: it asks first, keeping everything; 保留資料 changes nothing.
     page.get_by_role("button", name="清空輸入區").click()
+    confirm = page.get_by_role("alert").filter(has_text="要清空輸入區嗎？")
+    expect(confirm).to_be_visible()
+    if js:
+        expect(confirm).to_be_focused()
+    expect(field(page, "姓名")).to_have_value(PERSON["姓名"])
+    confirm.get_by_role("button", name="保留資料").click()
+    expect(field(page, "姓名")).to_have_value(PERSON["姓名"])
+    expect(page.get_by_role("alert").filter(has_text="要清空輸入區嗎？")).to_have_count(0)
+    page.get_by_role("button", name="清空輸入區").click()
+    page.get_by_role("button", name="確定清空").click()
     expect_all_empty(page)
     expect_step(page, "personal")
     # Cleared for good: a reload does not bring the draft back.
@@ -332,4 +343,10 @@ def test_clear_empties_the_fields_after_coming_back(
     expect_person_kept(page)
 
     page.get_by_role("button", name="清空輸入區").click()
+    page.get_by_role("button", name="確定清空").click()
+    expect_all_empty(page)
+
+    # Nothing typed (and nothing on file any more): nothing to ask, nothing lost.
+    page.get_by_role("button", name="清空輸入區").click()
+    expect(page.get_by_role("button", name="確定清空")).to_have_count(0)
     expect_all_empty(page)

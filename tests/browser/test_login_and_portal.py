@@ -88,12 +88,18 @@ STORED_KEY_JS = """
 })
 """
 
-#: Scrolls the notice a third of the way and waits until the page has seen the scroll.
+#: Scrolls the page a third of the way down and waits until the page has seen the scroll.
 SCROLL_A_THIRD_JS = """
-(el) => new Promise((resolve) => {
-  el.addEventListener("scroll", () => resolve(), { once: true });
-  el.scrollTop = el.scrollHeight / 3;
+() => new Promise((resolve) => {
+  window.addEventListener("scroll", () => requestAnimationFrame(() => resolve()), { once: true });
+  window.scrollTo(0, (document.documentElement.scrollHeight - window.innerHeight) / 3);
 })
+"""
+
+#: What makes a button look pressable or not.
+LOOK_JS = """
+(el) => { const s = getComputedStyle(el);
+  return [s.backgroundColor, s.color, s.borderTopStyle, s.borderTopColor, s.cursor]; }
 """
 
 
@@ -229,16 +235,30 @@ def test_register_on_a_desktop_use_the_records_log_in_again_and_get_locked_out(
     assert device_cookie["httpOnly"] and device_cookie["sameSite"] == "Lax"
     assert device_cookie["value"] == binding.handle  # a key binding: no secret in the cookie
 
-    # 使用須知: 開始使用 is disabled until the text has been scrolled to its end.
+    # 使用須知 is the page itself: 開始使用 is disabled, and looks it, with the reason beside it,
+    # until the page has been scrolled to the notice's end. A press before does nothing.
     expect(heading(desktop)).to_have_text("使用須知")
     start = notice_start(desktop)
     expect(start).to_be_disabled()
-    region = desktop.get_by_role("region", name="使用須知全文")
-    assert region.evaluate("el => el.scrollHeight > el.clientHeight + 4"), "nothing to scroll"
-    region.evaluate(SCROLL_A_THIRD_JS)
+    expect(start).to_have_attribute("aria-disabled", "true")
+    reason = desktop.locator("#notice-reason")
+    expect(reason).to_have_text("請先閱讀到使用須知最後，「開始使用」才會啟用。")
+    expect(start).to_have_accessible_description("請先閱讀到使用須知最後，「開始使用」才會啟用。")
+    assert desktop.evaluate("document.documentElement.scrollHeight > window.innerHeight + 100")
+    assert desktop.locator(".notice-text").evaluate("el => el.scrollHeight <= el.clientHeight")
+    disabled_look = start.evaluate(LOOK_JS)
+    start.click(force=True)  # a person pressing it anyway
+    expect(desktop).to_have_url(re.compile(r"/notice$"))
+    desktop.evaluate("window.scrollTo(0, 0)")
+    desktop.evaluate(SCROLL_A_THIRD_JS)
     expect(start).to_be_disabled()  # a third of the way is not the end
-    read_notice_to_the_end(desktop)
+    desktop.mouse.wheel(0, 5000)  # the wheel, over the page
     expect(start).to_be_enabled()
+    expect(reason).to_have_text("已讀到最後，可以開始使用。")
+    enabled_look = start.evaluate(LOOK_JS)
+    assert disabled_look[0] != enabled_look[0], (disabled_look, enabled_look)  # the fill
+    assert disabled_look[2] == "dashed" and enabled_look[2] == "solid"
+    assert disabled_look[4] == "not-allowed" and enabled_look[4] == "pointer"
     start.click()
     expect_portal(desktop)
     expect(desktop.get_by_text("王小明，您好")).to_be_visible()
@@ -478,25 +498,30 @@ def test_the_idle_warning_shows_two_minutes_before_and_continue_keeps_the_sessio
 # --- 5. applications are shown, disabled and refused ------------------------------------------
 
 
-def test_applications_are_shown_disabled_and_refused_by_the_server(
+def test_applications_are_pointed_elsewhere_and_refused_by_the_server(
     new_context: NewContext, live_server: str, problems: list[str]
 ) -> None:
     page = phone_on_4g(new_context)
     register_on_phone(page)
     bind_and_read_notice(page)
 
-    expect(page.get_by_text("以下申辦作業無法以行動電話認證辦理")).to_be_visible()
-    buttons = page.locator(".applications").get_by_role("button", name="請以其他方式登入")
-    expect(buttons).to_have_count(4)
-    for button in buttons.all():
-        expect(button).to_be_disabled()
-    expect(page.locator(".application-name")).to_have_text(
-        ["勞保給付申請", "投保薪資調整", "職災給付申請", "COVID-19 給付申請"]
+    # One sentence, with the links to the other login methods; no disabled buttons.
+    note = page.locator("#apply-note")
+    expect(note).to_contain_text(
+        "勞保給付申請、投保薪資調整、職災給付申請、COVID-19 給付申請等申辦作業"
+        "無法以行動電話認證辦理"
+    )
+    expect(page.locator("main").get_by_role("button")).to_have_count(0)
+    expect(note.get_by_role("link")).to_have_text(
+        ["自然人憑證", "勞保憑證", "行動自然人憑證", "行動電子憑證"]
     )
 
     page.get_by_role("link", name="COVID-19 申辦進度查詢", exact=True).click()
     expect(heading(page)).to_have_text("COVID-19 申辦進度查詢")
-    expect(page.get_by_role("button", name="請以其他方式登入")).to_be_disabled()
+    expect(page.locator("main").get_by_role("button")).to_have_count(0)
+    page.locator("#covid-apply-note").get_by_role("link", name="自然人憑證", exact=True).click()
+    expect(heading(page)).to_have_text("自然人憑證")
+    page.go_back()
 
     for kind in ("benefit", "salary", "occupational", "covid"):
         response = page.request.get(f"/portal/apply/{kind}")

@@ -15,7 +15,7 @@ from flask import Flask, Response, send_file, stream_with_context
 from flask.testing import FlaskClient
 
 from wizard import ROOT
-from wizard.web.assets import IMMUTABLE, Manifest, hashed_name
+from wizard.web.assets import IMMUTABLE, Manifest, compact, hashed_name
 from wizard.web.templating import HTMX_FILE, HTMX_SHA256
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
@@ -33,12 +33,32 @@ def _file_of(url: str) -> Path:
     return STATIC / re.sub(r"\.[0-9a-f]{12}(?=\.[^./]+$)", "", url.removeprefix("/static/"))
 
 
+def served(file: Path) -> bytes:
+    return compact(file.relative_to(STATIC).as_posix(), file.read_bytes())
+
+
+def test_our_css_and_js_are_served_without_comments_but_with_every_rule() -> None:
+    css = (STATIC / "css/site.css").read_bytes()
+    small = served(STATIC / "css/site.css")
+    assert b"/*" not in small and b"\n" not in small and len(small) < 0.85 * len(css)
+    without_comments = re.sub(rb"/\*.*?\*/", b"", css, flags=re.S)
+    for mark in (b"{", b"}", b";", b'"', b"@media"):
+        assert small.count(mark) == without_comments.count(mark), mark
+    js = (STATIC / "js/wizard.js").read_bytes()
+    small_js = served(STATIC / "js/wizard.js")
+    assert not re.search(rb"(?m)^\s*//", small_js) and len(small_js) < 0.85 * len(js)
+    code_lines = [line.strip() for line in js.splitlines() if not line.strip().startswith(b"//")]
+    assert small_js.splitlines() == code_lines  # every line of code, whole and in order
+    htmx = STATIC / HTMX_FILE
+    assert served(htmx) == htmx.read_bytes()  # vendored files as pinned
+
+
 def test_pages_load_static_files_by_content_hash(client: FlaskClient) -> None:
     urls = _static_urls(client)
     assert len(urls) >= 3  # site.css, htmx, wizard.js
     for url in urls:
         file = _file_of(url)
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        digest = hashlib.sha256(served(file)).hexdigest()
         assert url == f"/static/{hashed_name(file.relative_to(STATIC).as_posix(), digest)}"
 
 
@@ -51,7 +71,7 @@ def test_hashed_static_files_are_immutable_and_keep_the_security_headers(
         assert response.headers["Cache-Control"] == IMMUTABLE
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
-        assert response.data == _file_of(url).read_bytes()
+        assert response.data == served(_file_of(url))
 
 
 def test_the_served_htmx_under_its_hashed_name_is_the_pinned_file(client: FlaskClient) -> None:
@@ -86,7 +106,7 @@ def test_plain_and_stale_static_names_revalidate(client: FlaskClient) -> None:
         response = client.get(url)
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "no-cache"
-        assert response.data == (STATIC / "css/site.css").read_bytes()
+        assert response.data == served(STATIC / "css/site.css")
         again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304 and not again.data
 

@@ -700,7 +700,7 @@ def test_clear_also_forgets_the_draft(at_personal: WizardClient, app: Flask) -> 
 def test_clear_after_going_back_empties_the_fields(wizard: WizardClient) -> None:
     wizard.complete_steps_before("device")
     asked = wizard.post("/register/personal", {**typed(), "action": "clear"})
-    assert confirm_box(asked)  # a password on file counts as something to lose
+    assert confirm_box(asked)  # what is typed counts as something to lose
     response = wizard.post("/register/personal", {**typed(), "action": "clear_confirmed"})
     assert_empty(response)
 

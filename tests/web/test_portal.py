@@ -240,7 +240,8 @@ def test_covid_page_lists_the_applications(me: FlaskClient) -> None:
     assert "含確認COVID-19申辦" in text_of(response)
     assert "<button" not in main_of(response)
     assert re.search(
-        r'<p id="covid-apply-note"[^>]*>COVID-19 給付申請屬於申辦作業.*?<a href="/login/method/moica">自然人憑證</a>',
+        r'<p id="covid-apply-note"[^>]*>COVID-19 給付申請屬於申辦作業'
+        r'.*?<a href="/login/method/moica">自然人憑證</a>',
         text_of(response),
         re.S,
     )
@@ -302,6 +303,30 @@ def test_pdf_download(me: FlaskClient, app: Flask) -> None:
     assert "宏洋精密機械股份有限公司" not in text  # ended in 2013: outside the range
     assert ME not in text
     assert [d.format for d in documents_issued(app)] == ["pdf"]
+
+
+def test_pdf_has_a_letterhead_and_the_persons_identification(me: FlaskClient) -> None:
+    """Issue 13 item 7: the Bureau's name as a letterhead at the top of the first page, the full
+    name and the masked ID as the person's identification, and the verification URL with its QR."""
+    import pypdfium2
+
+    response = me.get("/portal/records.pdf")
+    page = pypdfium2.PdfDocument(response.data)[0]
+    width, height = page.get_size()
+    text = page.get_textpage()
+    top_band = text.get_text_bounded(0, height - 100, width, height)  # the top 35 mm
+    assert "勞動部勞工保險局" in top_band
+    assert "Bureau of Labor Insurance, Ministry of Labor" in top_band
+    assert "02-2396-1266" in top_band
+    assert "王小明" not in top_band  # the letterhead is the Bureau's alone
+    below = text.get_text_bounded(0, height - 200, width / 2.5, height - 100)  # the left box
+    assert "投保人" in below and "王小明" in below and "A12345****" in below
+    everything = text.get_text_range()
+    assert ME not in everything
+    number = response.headers["X-Document-Number"]
+    assert f"/documents/verify?n={number}" in everything.replace("\r\n", "")
+    images = [o for o in page.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+    assert len(images) == 1  # the QR code
 
 
 def test_each_download_is_a_new_document(me: FlaskClient, app: Flask) -> None:

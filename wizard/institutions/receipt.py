@@ -93,7 +93,6 @@ def _render(
 
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
     title = ParagraphStyle("title", parent=body, fontSize=15, leading=21, alignment=TA_CENTER)
-    head = ParagraphStyle("head", parent=body, fontSize=12, leading=16, alignment=TA_CENTER)
 
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape(documents._covered(font, text)), style)
@@ -113,7 +112,7 @@ def _render(
     rows += describe(summary["shown"])
     grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("VALIGN", (0, 0), (-1, -1), "TOP")])
     story: list[object] = [
-        p(_(documents.ISSUER), head),
+        documents.letterhead(font),
         p(_("投保資料線上查驗結果"), title),
         Spacer(1, 5 * mm),
         Table([[p(k), p(v)] for k, v in rows], colWidths=[40 * mm, 140 * mm], style=grid),

@@ -45,6 +45,12 @@ from wizard.web.i18n import N_
 DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/arphic/uming.ttc"
 TITLE = N_("勞工保險、就業保險、職業災害保險 投保資料")
 ISSUER = N_("勞動部勞工保險局")
+#: The letterhead: the Bureau's name in both its official languages, whatever the document's
+#: language, and where to reach it (as on the site's footer).
+ISSUER_ZH = "勞動部勞工保險局"
+ISSUER_EN = "Bureau of Labor Insurance, Ministry of Labor"
+ISSUER_CONTACT = N_("100232 臺北市中正區羅斯福路1段4號　電話 02-2396-1266　www.bli.gov.tw")
+BRAND = "#005a9c"
 #: Taiwan has kept UTC+8 without daylight saving since 1980.
 TAIPEI = dt.timezone(dt.timedelta(hours=8), "Asia/Taipei")
 #: No 0/O, 1/I/L: read aloud or typed from paper without confusion (31**10, about 49 bits;
@@ -366,6 +372,42 @@ def _covered(font: str, text: str) -> str:
     return "".join(ch if ord(ch) in glyphs or ch in "\n" else "□" for ch in text)
 
 
+def letterhead(font: str) -> Any:
+    """A flowable: the Bureau's name (Chinese large, English under it) and its address, over a
+    rule in the site's blue. Shared by every PDF the site issues."""
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    blue = colors.HexColor(BRAND)
+    name = ParagraphStyle("issuer", fontName=font, fontSize=18, leading=23, textColor=blue)
+    english = ParagraphStyle("issuer-en", fontName=font, fontSize=9, leading=12, textColor=blue)
+    contact = ParagraphStyle(
+        "contact", fontName=font, fontSize=8, leading=11, alignment=TA_RIGHT, wordWrap="CJK"
+    )
+    return Table(
+        [
+            [
+                [Paragraph(ISSUER_ZH, name), Paragraph(ISSUER_EN, english)],
+                Paragraph(escape(_covered(font, _(ISSUER_CONTACT))), contact),
+            ]
+        ],
+        colWidths=[100 * mm, 80 * mm],
+        style=TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LINEBELOW", (0, 0), (-1, 0), 1.5, blue),
+                ("LEFTPADDING", (0, 0), (0, 0), 0),
+                ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        ),
+        spaceAfter=5 * mm,
+    )
+
+
 def verification_block(url: str, font: str, lines: list[str]) -> Any:
     """A flowable: the QR code of ``url`` (the verification page, number and code filled in)
     beside ``lines`` and the URL in print. Shared by every PDF the site issues."""
@@ -383,7 +425,11 @@ def verification_block(url: str, font: str, lines: list[str]) -> Any:
     return Table(
         [[qr, text]],
         colWidths=[34 * mm, 146 * mm],
-        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
+        style=TableStyle(
+            [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("BOX", (0, 0), (-1, -1), 0.5, "#888888")]
+        ),
+        spaceBefore=2 * mm,
+        spaceAfter=2 * mm,
     )
 
 
@@ -435,10 +481,22 @@ def render_pdf(
             ("ALIGN", (3, 1), (3, -1), "RIGHT"),  # 月投保薪資 in both tables
         ]
     )
-    story: list[object] = [p(_(TITLE), title), Spacer(1, 4 * mm)]
+    story: list[object] = [letterhead(font), p(_(TITLE), title), Spacer(1, 3 * mm)]
+    # Whose document (the full name and the masked ID, as the person's own identification) beside
+    # what it is: two boxes side by side.
+    label = ParagraphStyle(
+        "label",
+        parent=small,
+        textColor=colors.HexColor("#4a4a4a"),
+        wordWrap=None if i18n.is_english() else "CJK",  # English labels break between words
+    )
+    big = ParagraphStyle("big", parent=body, fontSize=13, leading=18)
+    person = [
+        p(_("投保人"), label),
+        p(holder.name, big),
+        p(f"{_('身分證號')}　{holder.masked_id}", body),
+    ]
     facts = [
-        (_("姓名"), holder.name),
-        (_("身分證號"), holder.masked_id),
         (
             _("查詢範圍"),
             _("%(types)s；%(range)s", types=query.describe_types(), range=query.describe_range()),
@@ -447,13 +505,31 @@ def render_pdf(
         (_("文件編號"), number),
         (_("驗證碼"), show_code(code)),
     ]
+    about = Table(
+        [[p(k, label), p(v, body)] for k, v in facts],
+        colWidths=[28 * mm, 84 * mm],
+        style=TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        ),
+    )
     story.append(
         Table(
-            [[p(k, body), p(v, body)] for k, v in facts],
-            colWidths=[28 * mm, 152 * mm],
+            [[person, about]],
+            colWidths=[64 * mm, 116 * mm],
             style=TableStyle(
-                [("FONTNAME", (0, 0), (-1, -1), font), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BOX", (0, 0), (0, 0), 0.75, colors.black),
+                    ("BOX", (1, 0), (1, 0), 0.5, colors.HexColor("#888888")),
+                    ("TOPPADDING", (0, 0), (-1, -1), 4),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ]
             ),
+            spaceAfter=2 * mm,
         )
     )
     story.append(

@@ -153,7 +153,7 @@ def personal() -> Response:
     form.carrier.choices = _carrier_choices(_carriers(session))
     action = request.form.get("action", "submit") if request.method == "POST" else None
     notes: dict[str, str] = {}
-    if action == "clear" and (_typed_anything() or registration.password_hash):
+    if action == "clear" and (_typed_anything() or _draft_password(registration)):
         # Something would be lost: ask first, with every box as typed (the passwords, as on
         # every page shown again, are never sent back). Nothing typed: nothing to ask.
         return _render_personal(form, registration, notes, confirm_clear=True)
@@ -205,11 +205,19 @@ def _personal_refused(text: str) -> Response | None:
 
 
 #: The boxes of step 2 that 清空輸入區 empties.
-_TYPED_BOXES = ("carrier", "msisdn", "nhi_card", "birth_date", "name", "captcha", "password", "password_confirm")
+_TYPED_BOXES = (
+    *("carrier", "msisdn", "nhi_card", "birth_date", "name"),
+    *("captcha", "password", "password_confirm"),
+)
 
 
 def _typed_anything() -> bool:
     return any(request.form.get(box, "").strip() for box in _TYPED_BOXES)
+
+
+def _draft_password(registration: Registration) -> bool:
+    """A password set on step 2 and not yet taken further: 清空輸入區 would forget it."""
+    return bool(registration.password_hash) and registration.step == flow.Step.PERSONAL.value
 
 
 def _clear_draft(registration: Registration) -> None:
