@@ -75,7 +75,10 @@ def test_records_on_a_phone_are_cards_without_sideways_scrolling(
     expect(heading(page)).to_have_text("個人投保資料查詢")
     page.screenshot(path=str(SHOTS / "records-390.png"), full_page=True)
     first = page.locator("table.records-table tbody tr").first
-    assert first.evaluate("el => getComputedStyle(el).display") == "block"
+    assert first.evaluate("el => getComputedStyle(el).display") != "table-row"  # a card
+    title = first.locator("th").bounding_box()
+    kind = first.locator("td").first.bounding_box()
+    assert title and kind and title["y"] < kind["y"]  # the unit's name heads the card
     assert no_sideways_scroll(page)
     assert page.locator(".table-scroll").evaluate("el => el.scrollWidth <= el.clientWidth")
     width = page.evaluate("window.innerWidth")
@@ -84,6 +87,7 @@ def test_records_on_a_phone_are_cards_without_sideways_scrolling(
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, box
     # Each value is labelled in the card, the unit's name is the card's title.
     withdrawn = first.locator("td").nth(4)
+    expect(withdrawn).to_have_text("2003/12/31")
     label = withdrawn.evaluate("el => getComputedStyle(el, '::before').content")
     assert label == '"退保日期"'
     expect(first.locator("th")).to_have_css("font-weight", "700")
