@@ -30,6 +30,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -109,17 +110,69 @@ class Camera:
         self.out = out
         self.written: list[Path] = []
 
-    def shoot(self, page: Page, lang: str, device: str, name: str) -> None:
-        page.wait_for_load_state("networkidle")
-        # No caret blinking or focus ring caught half-way: the picture is the page at rest.
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")
-        png = page.screenshot(full_page=True, animations="disabled", caret="hide")
+    def window(self, page: Page, lang: str, device: str, name: str) -> None:
+        """The window only (what a person sees without scrolling), not the whole page."""
+        self._save(page.screenshot(animations="disabled", caret="hide"), lang, device, name)
+
+    def pdf(self, path: Path, lang: str, device: str, name: str) -> None:
+        """The first page of a downloaded PDF, at 100 dpi."""
+        import pypdfium2
+
+        image = pypdfium2.PdfDocument(path)[0].render(scale=100 / 72).to_pil()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        self._save(buffer.getvalue(), lang, device, name)
+
+    def _save(self, png: bytes, lang: str, device: str, name: str) -> None:
         image = Image.open(io.BytesIO(png)).convert("RGB")
         small = image.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         path = self.out / f"{lang}-{device}-{name}.png"
         small.save(path, optimize=True)
         self.written.append(path)
         print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+    def shoot(self, page: Page, lang: str, device: str, name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        # No caret blinking or focus ring caught half-way: the picture is the page at rest.
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        self._save(
+            page.screenshot(full_page=True, animations="disabled", caret="hide"), lang, device, name
+        )
+
+
+class _NoCamera(Camera):
+    """Takes no pictures (a journey that only gets somewhere)."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("."))
+
+    def _save(self, png: bytes, lang: str, device: str, name: str) -> None:
+        pass
+
+    def shoot(self, page: Page, lang: str, device: str, name: str) -> None:
+        pass
+
+
+NO_CAMERA = _NoCamera()
+
+
+@dataclass
+class Shooter:
+    """One page's pictures: ``shoot("02-personal")`` (whole page), ``.window()``, ``.pdf()``."""
+
+    camera: Camera
+    page: Page
+    lang: str
+    device: str
+
+    def __call__(self, name: str) -> None:
+        self.camera.shoot(self.page, self.lang, self.device, name)
+
+    def window(self, name: str) -> None:
+        self.camera.window(self.page, self.lang, self.device, name)
+
+    def pdf(self, path: Path, name: str) -> None:
+        self.camera.pdf(path, self.lang, self.device, name)
 
 
 def words(lang: str) -> dict[str, str]:
@@ -137,7 +190,10 @@ def words(lang: str) -> dict[str, str]:
         "terms": "我已閱讀並同意使用者約定條款",
         "start": "開始驗證",
         "bind": "完成綁定並登入",
-        "notice": "使用須知全文",
+        "notice_end": "— 使用須知到此結束 —",
+        "clear": "清空輸入區",
+        "keep": "保留資料",
+        "pdf": "下載 PDF 檔",
         "begin": "開始使用",
         "records": "個人投保資料查詢",
         "logout": "登出",
@@ -167,12 +223,19 @@ def new_page(browser: Browser, base: str, device: dict[str, object], lang: str) 
     return page
 
 
-def steps_1_to_3(page: Page, w: dict[str, str], shoot, device_choice: str) -> None:  # type: ignore[no-untyped-def]
+def steps_1_to_3(page: Page, w: dict[str, str], shoot: Shooter, device_choice: str) -> None:
     shoot("01-login")
     page.get_by_label(w["id"]).fill(PERSON["national_id"])
     page.get_by_role("button", name=w["verify"], exact=True).click()
     expect(page.locator("#personal-form")).to_be_visible()
     shoot("02-personal")
+    if device_choice == "desktop":  # 清空輸入區 with something typed asks first (once is enough)
+        page.get_by_label(w["name"]).fill(PERSON["name"])
+        page.get_by_role("button", name=w["clear"], exact=True).click()
+        expect(page.locator("#confirm-clear")).to_be_visible()
+        shoot("02-personal-clear-asks")
+        page.get_by_role("button", name=w["keep"], exact=True).click()
+        expect(page.locator("#confirm-clear")).to_have_count(0)
     page.get_by_role("button", name=w["submit"], exact=True).click()
     expect(page.locator("#error-summary")).to_be_visible()
     shoot("02-personal-errors")
@@ -190,19 +253,26 @@ def steps_1_to_3(page: Page, w: dict[str, str], shoot, device_choice: str) -> No
     page.get_by_role("button", name=w["submit"], exact=True).click()
 
 
-def steps_6_7_and_portal(page: Page, w: dict[str, str], shoot) -> None:  # type: ignore[no-untyped-def]
+def steps_6_7_and_portal(page: Page, w: dict[str, str], shoot: Shooter) -> None:
     shoot("06-done")
     page.get_by_role("button", name=w["bind"], exact=True).click()
     expect(page.locator("#notice-text")).to_be_visible()
+    # The window as it opens (開始使用 not yet usable, its reason beside it), then read to the end.
+    shoot.window("06-notice-unread")
     shoot("06-notice")
-    page.get_by_role("region", name=w["notice"]).focus()
-    page.keyboard.press("End")
+    page.get_by_text(w["notice_end"]).scroll_into_view_if_needed()
+    expect(page.get_by_role("button", name=w["begin"], exact=True)).to_be_enabled()
+    shoot.window("06-notice-read")
     page.get_by_role("button", name=w["begin"], exact=True).click()
-    expect(page.locator(".applications")).to_be_visible()
+    expect(page.locator("#apply-note")).to_be_visible()
     shoot("08-portal")
     page.get_by_role("link", name=w["records"], exact=True).click()
     expect(page.locator("#records-caption")).to_be_visible()
     shoot("09-records")
+    if shoot.device == "desktop":  # the same PDF on either device: its first page once
+        with page.expect_download() as download:
+            page.get_by_role("link", name=w["pdf"], exact=True).click()
+        shoot.pdf(download.value.path(), "09-records-pdf")
     page.locator(".site-header").get_by_role("button", name=w["logout"]).click()
     expect(page.locator("#device-login")).to_be_visible()
     shoot("07-login")
@@ -223,9 +293,7 @@ def desktop_journey(browser: Browser, base: str, lang: str, camera: Camera) -> N
     w = words(lang)
     page = new_page(browser, base, DESKTOP, lang)
 
-    def shoot(name: str) -> None:
-        camera.shoot(page, lang, "desktop", name)
-
+    shoot = Shooter(camera, page, lang, "desktop")
     steps_1_to_3(page, w, shoot, "desktop")
     expect(page.locator(".qr-link")).to_be_visible()
     page.wait_for_timeout(300)  # the countdown's first tick
@@ -284,9 +352,7 @@ def phone_journey(browser: Browser, base: str, lang: str, camera: Camera) -> Non
     page = new_page(browser, base, PHONE, lang)
     page.context.set_extra_http_headers(ON_4G)
 
-    def shoot(name: str) -> None:
-        camera.shoot(page, lang, "phone", name)
-
+    shoot = Shooter(camera, page, lang, "phone")
     steps_1_to_3(page, w, shoot, "phone")
     expect(page.locator("#verify-form")).to_be_visible()
     shoot("05-verify")
@@ -310,12 +376,11 @@ def institutions_journey(
     citizen = new_page(browser, base, PHONE, lang)
     citizen.context.set_extra_http_headers(ON_4G)
     w = words(lang)
-    steps_1_to_3(citizen, w, lambda _name: None, "phone")
+    steps_1_to_3(citizen, w, Shooter(NO_CAMERA, citizen, lang, "phone"), "phone")
     citizen.get_by_role("checkbox", name=w["terms"], exact=True).check()
     citizen.get_by_role("button", name=w["start"], exact=True).click()
     citizen.get_by_role("button", name=w["bind"], exact=True).click()
-    citizen.get_by_role("region", name=w["notice"]).focus()
-    citizen.keyboard.press("End")
+    citizen.get_by_text(w["notice_end"]).scroll_into_view_if_needed()
     citizen.get_by_role("button", name=w["begin"], exact=True).click()
     citizen.goto("/portal/shares")
     camera.shoot(citizen, lang, "phone", "10-shares")
