@@ -956,3 +956,18 @@ def test_an_ended_hand_off_takes_its_qr_code_off_the_page(
     clock.advance(minutes=5, seconds=1)
     expired = desktop.poll("/register/qr/status?seen=waiting:").get_data(as_text=True)
     assert '<div id="qr-figure" hx-swap-oob="outerHTML"></div>' in expired
+
+
+def test_a_tokens_qr_code_is_drawn_once_per_worker() -> None:
+    """segno's encoding costs ~10 ms: step 4 shown again (a swap, a reload, the language
+    switch) reuses the drawing of its link; another link is drawn anew."""
+    from wizard.registration import handoff
+
+    link = "http://127.0.0.1/h/" + "A" * 43
+    first = handoff.qr_svg(link)
+    hits = handoff.qr_svg.cache_info().hits
+    assert handoff.qr_svg(link) is first
+    assert handoff.qr_svg.cache_info().hits == hits + 1
+    other = handoff.qr_svg(link[:-1] + "B")
+    assert other != first and other.startswith("<svg")
+    assert handoff.qr_svg.cache_info().maxsize == handoff.QR_CACHE_SIZE

@@ -18,6 +18,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import segno
@@ -235,6 +236,14 @@ def phone_ref_hash(reference: str) -> str:
     return _hash(reference)
 
 
+#: Rendered QR codes kept per worker: segno's encoding (choosing the best of eight masks) costs
+#: about 10 ms, and a desktop loads step 4 several times per token (the page, htmx swaps, the
+#: language switch, a reload). A pure function of the link: every worker draws the same code,
+#: so this is a cache, not wizard state. 256 codes of ~7 KB each at most.
+QR_CACHE_SIZE = 256
+
+
+@lru_cache(maxsize=QR_CACHE_SIZE)
 def qr_svg(url: str) -> str:
     """The QR code as inline SVG (dark modules on white, quiet zone included)."""
     buffer = io.BytesIO()
