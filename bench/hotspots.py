@@ -57,13 +57,24 @@ def area(filename: str) -> str:
     return "other" if filename != "~" else "builtins"
 
 
+def cpu_per_request(call: Callable[[], object], count: int, batches: int = 10) -> float:
+    """CPU ms per request: the quietest of ``batches`` batches. The machine is shared: other
+    work slows a batch (caches, frequency), never speeds one up, so the minimum is the
+    figure that repeats (the mean moved by ±30% between runs here, the minimum by a few %)."""
+    size = max(1, count // batches)
+    best = float("inf")
+    for _ in range(batches):
+        started = time.process_time()
+        for _ in range(size):
+            call()
+        best = min(best, (time.process_time() - started) / size)
+    return best * 1000
+
+
 def measure(name: str, call: Callable[[], object], count: int, top: int) -> float:
     for _ in range(20):
         call()  # warm: templates compiled, statements cached
-    started = time.process_time()
-    for _ in range(count):
-        call()
-    per = (time.process_time() - started) / count * 1000
+    per = cpu_per_request(call, count)
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(count):
