@@ -40,6 +40,8 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	bash .ci/test
 
+# bench/run.py exits 1 when a goal of issue 14 is missed (bench/goals.py); the throttled
+# timings still run, and make bench fails after them.
 bench: $(VENV)/.installed
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[bench]'
 	@need=""; command -v wrk >/dev/null || need="$$need wrk"; \
@@ -47,8 +49,8 @@ bench: $(VENV)/.installed
 	 command -v chromium >/dev/null || need="$$need chromium"; \
 	 [ -z "$$need" ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
 	 || { echo "make bench needs:$$need (apt-get install$$need)" >&2; exit 1; }
-	$(BIN)/python bench/run.py
-	$(BIN)/python bench/throttled.py
+	@status=0; $(BIN)/python bench/run.py || status=$$?; \
+	 $(BIN)/python bench/throttled.py && exit $$status
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

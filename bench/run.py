@@ -10,7 +10,11 @@ the bare Flask app (bench/bare_app.py, the ceiling). Then, in turn:
    step 4 poll (bench/steps.py), the four-field login (bench/login.py), and the ceiling again;
 2. argon2id alone in ``workers`` processes (the ceiling of step 2's POST and of the login);
 3. full registrations by simulated people at rising concurrency (bench/people.py);
-4. 1,000 desktops polling step 4 every 2 s (bench/desktops.py).
+4. 1,000 desktops polling step 4 every 2 s (bench/desktops.py);
+5. one worker's memory over 10,000 mixed requests (bench/memory.py).
+
+Then issue 14's goals (bench/goals.py): each verdict printed, and the exit status is 1 when
+one is missed, so a slower page fails `make bench` loudly.
 
 The machine is shared and noisy: compare the ratios, measured minutes apart in one run. The
 ceiling is measured before and after the request benchmarks; their mean is the reference.
@@ -24,6 +28,7 @@ import os
 import platform
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import cluster, desktops, people, steps  # noqa: E402
+from bench import cluster, desktops, goals, memory, people, steps  # noqa: E402
 from bench.common import (  # noqa: E402
     GUNICORN_SETTINGS,
     ROOT,
@@ -91,7 +96,7 @@ def main() -> None:
     parser.add_argument("--level-seconds", type=int, default=12, help="per concurrency level")
     parser.add_argument("--poll-seconds", type=int, default=20, help="1,000 desktops polling")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", default="steps,login,people,desktops")
+    parser.add_argument("--only", default="steps,login,people,desktops,memory")
     args = parser.parse_args()
     only = set(args.only.split(","))
     report = Report(args.workers)
@@ -110,7 +115,7 @@ def main() -> None:
         say("importing simulator subscribers")
         # 11,000 for the request pools, 1,001 for the polling desktops, the rest for people
         # (about 1,500 at ~8 registrations/s here).
-        persons = iter(pools.import_people(app, 18000))
+        persons = iter(pools.import_people(app, 19000))
         polling = [next(persons) for _ in range(POLLING_DESKTOPS + 1)]
         site_port, bare_port = free_port(), free_port()
         servers = [
@@ -189,12 +194,39 @@ def main() -> None:
                     url,
                     server_cpu,
                 )
+            if "memory" in only:
+                say("one worker, 10,000 mixed requests")
+                report.memory = one_worker_memory(preparer, persons, env, tmp, servers)
         finally:
             for server in servers:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=15)
             shutil.rmtree(tmp, ignore_errors=True)  # the instance and the request logs
     report.print()
+    raise SystemExit(exit_status(report))
+
+
+def exit_status(report: Report) -> int:
+    """1 when a goal of issue 14 is missed (after the tables are printed), else 0."""
+    missed = [v for v in report.verdicts() if not v.met]
+    for verdict in missed:
+        print(f"make bench: goal missed: {verdict.what}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+def one_worker_memory(
+    preparer: object,
+    persons: object,
+    env: dict[str, str],
+    tmp: Path,
+    servers: list[subprocess.Popen[bytes]],
+) -> list[tuple[int, int]]:
+    """A gunicorn of its own with one worker (added to ``servers``, stopped with them)."""
+    mixed = memory.mixed(preparer, persons)  # type: ignore[arg-type]
+    port = free_port()
+    servers.append(gunicorn("wsgi:app", port, 1, env, ROOT, tmp / "single.pid"))
+    wait_up(f"http://127.0.0.1:{port}/healthz")
+    return memory.run(port, mixed, lambda: worker_pids(tmp / "single.pid")[0])
 
 
 def level_seconds(report: Report, args: argparse.Namespace) -> float:
@@ -218,6 +250,8 @@ class Report:
         self.levels: list[people.Level] = []
         self.break_reason = ""
         self.polling: desktops.Polling | None = None
+        #: (requests answered, RSS KiB) of one worker, bench/memory.py.
+        self.memory: list[tuple[int, int]] = []
 
     def broken(self, level: people.Level) -> bool:
         """Errors, or latency past BROKEN_P99_MS for a step or BROKEN_WHOLE_S in all."""
@@ -244,12 +278,8 @@ class Report:
         best = max(x.rate for x in clean)
         return next(x for x in clean if x.rate >= 0.9 * best)
 
-    def print(self) -> None:
-        print()
-        print(
-            f"{dt.date.today()}, {machine()}, loopback; {self.workers} gunicorn workers "
-            f"({GUNICORN_SETTINGS}); PostgreSQL {cluster.version()} on the same machine."
-        )
+    def ceiling_means(self) -> tuple[steps.Result, steps.Result]:
+        """The plain response and the small template, averaged over their runs."""
         runs = len(self.ceilings)
         plain, small = (
             steps.Result(
@@ -262,6 +292,55 @@ class Report:
             )
             for i, name in enumerate(("bare Flask, plain response", "bare Flask, small template"))
         )
+        return plain, small
+
+    def verdicts(self) -> list[goals.Verdict]:
+        """Issue 14's goals against what this run measured (bench/goals.py)."""
+        out: list[goals.Verdict] = []
+        if self.ceilings and self.requests:
+            small = self.ceiling_means()[1]
+            out += goals.requests([(r.name, r.cpu_ms) for r in self.requests], small.cpu_ms)
+        knee = self.knee()
+        if knee is not None and knee.completed and self.argon2:
+            per = knee.server_cpu * 1000 / knee.completed
+            out.append(goals.registration(per, self.argon2[1]))
+        if len(self.memory) > 1:
+            out.append(goals.memory(self.memory))
+        return out
+
+    def print(self) -> None:
+        print()
+        print(
+            f"{dt.date.today()}, {machine()}, loopback; {self.workers} gunicorn workers "
+            f"({GUNICORN_SETTINGS}); PostgreSQL {cluster.version()} on the same machine."
+        )
+        runs = len(self.ceilings)
+        if runs:
+            self._print_requests(runs)
+        if self.levels:
+            self._print_levels()
+        if self.polling and runs:
+            small = self.ceiling_means()[1]
+            self._print_polling(small.rate, small.cpu_ms)
+        if self.memory:
+            self._print_memory()
+        verdicts = self.verdicts()
+        if verdicts:
+            print()
+            print("\n".join(goals.report(verdicts)))
+
+    def _print_memory(self) -> None:
+        print()
+        print(f"One worker's resident memory (VmRSS) after a {memory.WARM_UP}-request warm-up:")
+        print()
+        print("| requests after the warm-up | RSS MiB | vs the first |")
+        print("|---|---|---|")
+        first = self.memory[0][1]
+        for count, kib in self.memory:
+            print(f"| {count:,} | {kib / 1024:.1f} | {kib - first:+,} KiB |")
+
+    def _print_requests(self, runs: int) -> None:
+        plain, small = self.ceiling_means()
         print()
         print(
             "| request (wrk -t2 -c16; each POST on a registration of its own) | req/s "
@@ -287,10 +366,6 @@ class Report:
             )
         spread = ", ".join(f"{c[1].rate:,.0f}" for c in self.ceilings)
         print(f"\nSmall template req/s in its {runs} runs: {spread} (the mean is the reference).")
-        if self.levels:
-            self._print_levels()
-        if self.polling:
-            self._print_polling(small.rate, small.cpu_ms)
 
     def _print_levels(self) -> None:
         print()

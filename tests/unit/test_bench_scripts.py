@@ -61,3 +61,44 @@ def test_the_hotspot_profile_runs_every_page_beside_the_bare_app() -> None:
     for page in ("bare Flask, small template", "GET /register/personal", "GET /register/qr"):
         assert f"{page}: " in out, out
     assert out.count("vs bare small template") == 8 and out.count("by area: ") == 8
+
+
+def test_goals_judge_pages_the_poll_the_hash_and_memory() -> None:
+    from bench import goals
+
+    small = 0.5
+    rows = [
+        ("2 個人資料: GET /register/personal", 1.0),  # 0.50: met, just
+        ("3 裝置: GET /register/device", 1.1),  # 0.45: missed
+        ("4 QR code: poll, unchanged (204)", 0.75),  # 0.67: under the poll's 0.7
+        ("2 個人資料: POST /register/personal (argon2id hash)", 180.0),  # judged by the hash
+        ("7 登入: GET /login (bound browser, four fields)", float("nan")),  # not measured
+    ]
+    verdicts = goals.requests(rows, small)
+    assert [(v.what.split(":")[1].strip(), v.goal, v.met) for v in verdicts] == [
+        ("GET /register/personal", 0.5, True),
+        ("GET /register/device", 0.5, False),
+        ("poll, unchanged (204)", 0.7, False),
+    ]
+    assert goals.registration(180.0, 146.0).met
+    assert not goals.registration(220.0, 146.0).met  # 1.51, today's figure
+    assert goals.memory([(0, 90_000), (10_000, 90_400)]).met
+    assert not goals.memory([(0, 90_000), (10_000, 99_000)]).met
+    table = goals.report(verdicts)
+    assert table[2].endswith("| met |") and table[3].endswith("| **missed** |")
+
+
+def test_make_bench_fails_when_a_goal_is_missed(capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench import run, steps
+
+    report = run.Report(2)
+    ceiling = [steps.Result("plain", 6000, 2, 4, 1, 0.2), steps.Result("small", 3000, 5, 7, 1, 0.6)]
+    report.ceilings = [ceiling, ceiling]
+    report.requests = [steps.Result("1 個人登入: GET /login (new visitor)", 900, 17, 35, 1, 1.0)]
+    assert run.exit_status(report) == 0  # 0.60
+    report.requests.append(steps.Result("4 QR code: GET /register/qr", 300, 60, 70, 1, 3.0))
+    assert run.exit_status(report) == 1  # 0.20
+    assert "goal missed: 4 QR code: GET /register/qr" in capsys.readouterr().err
+    report.memory = [(0, 90_000), (10_000, 100_000)]
+    assert sum(not v.met for v in report.verdicts()) == 2
