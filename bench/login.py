@@ -68,7 +68,8 @@ def make_bound_account(env: dict[str, str]) -> str:
     """An account for demo person A123456789 and a cookie binding; returns the cookie value."""
     script = f"""
 import datetime as dt
-from wizard import create_app, devices
+from wizard import create_app
+from wizard.accounts import devices
 from wizard.database.models import Account
 app = create_app()
 with app.app_context():
