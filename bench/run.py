@@ -31,8 +31,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -49,6 +50,9 @@ from bench.common import (  # noqa: E402
     worker_pids,
 )
 from bench.login import hash_ceiling, login_benchmark, make_bound_account  # noqa: E402
+
+if TYPE_CHECKING:
+    from bench import pools  # imported in main(), once the servers' settings are in os.environ
 
 #: The preparing app (in this process) hashes cheaply, as the tests do; the servers do not.
 CHEAP_ARGON2 = {
@@ -215,14 +219,14 @@ def exit_status(report: Report) -> int:
 
 
 def one_worker_memory(
-    preparer: object,
-    persons: object,
+    preparer: pools.Preparer,
+    persons: Iterator[dict[str, str]],
     env: dict[str, str],
     tmp: Path,
     servers: list[subprocess.Popen[bytes]],
 ) -> list[tuple[int, int]]:
     """A gunicorn of its own with one worker (added to ``servers``, stopped with them)."""
-    mixed = memory.mixed(preparer, persons)  # type: ignore[arg-type]
+    mixed = memory.mixed(preparer, persons)
     port = free_port()
     servers.append(gunicorn("wsgi:app", port, 1, env, ROOT, tmp / "single.pid"))
     wait_up(f"http://127.0.0.1:{port}/healthz")

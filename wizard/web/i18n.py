@@ -15,6 +15,7 @@ with every box as it was; nothing goes to web storage.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -114,10 +115,7 @@ def carrier_name(carrier: object) -> str:
     return str(carrier.name)  # type: ignore[attr-defined]
 
 
-#: The template callables bound to each catalogue (one per language), made once.
-_BOUND: dict[int, tuple[object, dict[str, Callable[..., Any]]]] = {}
-
-
+@functools.cache  # one entry per catalogue: the two languages
 def _bound(translations: Any) -> dict[str, Callable[..., Any]]:
     """``gettext`` and ``ngettext`` for templates, bound to one catalogue.
 
@@ -127,9 +125,6 @@ def _bound(translations: Any) -> dict[str, Callable[..., Any]]:
     below), each ``_()`` is a dictionary lookup. They keep Jinja's "newstyle" meaning: the
     result is Markup under autoescaping, and ``%(name)s`` placeholders are filled (escaped).
     """
-    known = _BOUND.get(id(translations))
-    if known is not None and known[0] is translations:
-        return known[1]
     lookup, plural = translations.ugettext, translations.ungettext
 
     @pass_context
@@ -147,9 +142,7 @@ def _bound(translations: Any) -> dict[str, Callable[..., Any]]:
             text = Markup(text)
         return text % variables
 
-    callables = {"gettext": gettext, "ngettext": ngettext}
-    _BOUND[id(translations)] = (translations, callables)
-    return callables
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def _globals() -> dict[str, object]:
