@@ -123,6 +123,8 @@ def test_step_2_captcha_size_and_one_font_stack(new_context: NewContext, kind: s
     expect(image).to_be_visible()
     box = image.bounding_box()
     assert box and box["width"] >= captcha.WIDTH and box["height"] >= captcha.HEIGHT, box
+    # The box has its size from the attributes at once; the image itself may still be loading.
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=image.element_handle())
     assert image.evaluate("el => el.naturalWidth") == captcha.WIDTH
     name = field(page, "姓名")
     name.fill("王小明")
