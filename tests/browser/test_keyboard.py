@@ -59,6 +59,11 @@ RING_JS = """
   return {outline: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow};
 }
 """
+#: The page has loaded (deferred scripts ran) and no htmx request, swap or settle is under way.
+SETTLED_JS = """
+() => document.readyState === "complete" && !!window.htmx
+  && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")
+"""
 #: The focused element's box, and whether any of it is inside the viewport.
 ON_SCREEN_JS = """
 () => {
@@ -100,7 +105,13 @@ def type_into(page: Page, target: Locator, text: str) -> None:
 
 
 def press(page: Page, target: Locator, key: str = "Enter") -> None:
-    """Tab to a control and press ``key`` on it (Enter for links and buttons, Space too)."""
+    """Tab to a control and press ``key`` on it (Enter for links and buttons, Space too).
+
+    Waits first until the page is settled (SETTLED_JS): the URL changes when a load commits or
+    a swap pushes it, before htmx has boosted the new links; a key pressed then follows the
+    link as a plain load, which does not move the focus to the new heading (a person would not
+    notice; the test would)."""
+    page.wait_for_function(SETTLED_JS)
     tab_to(page, target)
     expect_ring(page)
     page.keyboard.press(key)
