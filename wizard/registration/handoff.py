@@ -23,7 +23,7 @@ from typing import Any
 
 import segno
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from wizard.database.models import Handoff, Registration
@@ -209,15 +209,11 @@ def _poll_query() -> Select[Any]:
 _POLL_QUERY = _poll_query()
 
 
-def poll_view(db: Session, ref_hash: str, now: dt.datetime) -> PollView | None:
+def poll_view(db: Connection, ref_hash: str, now: dt.datetime) -> PollView | None:
     """One indexed read for the polling request (it runs every 2 s on every waiting desktop):
-    the registration by its unique reference hash, joined to its newest hand-off.
-
-    The read runs outside a transaction when it is the request's first: one statement is its
-    own consistent snapshot, and it saves PostgreSQL's BEGIN and ROLLBACK round trips (three
-    messages become one; bench/desktops.py counts them)."""
-    if not db.in_transaction():
-        db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    the registration by its unique reference hash, joined to its newest hand-off. ``db`` is
+    a connection outside any transaction (``wizard.database.db.autocommit``): the statement is
+    its own snapshot, and bench/desktops.py counts one message per poll."""
     row = db.execute(_POLL_QUERY, {"ref_hash": ref_hash}).first()
     if row is None:
         return None

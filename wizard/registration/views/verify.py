@@ -153,7 +153,10 @@ def qr_status() -> Response:
     if ref_hash:
         limits.count("poll", ref_hash, per="registration")  # before the read: refused cheaply
     now = clock.now()
-    view = handoff.poll_view(db.session(), ref_hash, now) if ref_hash else None
+    view = None
+    if ref_hash:
+        with db.autocommit() as connection:
+            view = handoff.poll_view(connection, ref_hash, now)
     if view is None or not view.live:
         return _finish_polling(url_for("login.index"))
     if view.step == flow.Step.VERIFIED.value:
