@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
         compression,
         errors,
         follow,
+        html_attributes,
         i18n,
         limits,
         origin,
@@ -67,6 +68,7 @@ def create_app(test_config: dict[str, object] | None = None, clock: object = Non
     )
     carrier_gateway.init_app(app)
     templating.init_app(app)
+    html_attributes.install()  # the form widgets' attributes without string.Formatter
     assets.init_app(app)  # hashed static URLs (asset_url), cached for a year
     errors.init_app(app)
     outage.init_app(app)  # database outages: 503 and try again (after errors: more specific)

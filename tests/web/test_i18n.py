@@ -433,3 +433,6 @@ def test_bound_template_gettext_keeps_newstyle_meaning(app: Flask) -> None:
     assert en.split("|")[0] == "ID number"
     assert en.split("|")[1:] == ["&lt;b&gt; 好", "100%", en.split("|")[3]]
     assert en.split("|")[3].startswith("3 ")
+    # ``_`` is that same bound gettext, not the i18n extension's alias that looks it up.
+    with app.test_request_context("/login"):
+        assert render_template_string("{{ _ is sameas(gettext) }}") == "True"

@@ -132,6 +132,8 @@ def _bound(translations: Any) -> dict[str, Callable[..., Any]]:
         text = lookup(string)
         if context.eval_ctx.autoescape:
             text = Markup(text)
+        if not variables and "%" not in text:
+            return text  # what ``text % {}`` gives, without formatting (most calls)
         return text % variables
 
     @pass_context
@@ -142,7 +144,9 @@ def _bound(translations: Any) -> dict[str, Callable[..., Any]]:
             text = Markup(text)
         return text % variables
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # ``_`` too: the i18n extension's own ``_`` is an alias that resolves ``gettext`` in the
+    # context and calls it, two template calls for each ``_()``.
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
 def _globals() -> dict[str, object]:
