@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from wizard.accounts import accounts
@@ -75,8 +75,14 @@ def unchanged(db: Session, registration: Registration, asked: tuple[object, ...]
     """Re-read the registration (its row locked until commit where the database can: the
     answer and the data it is about are then recorded together) and tell whether it is still
     what the carrier was asked about."""
-    db.refresh(registration, with_for_update=True)
+    # The columns only: the loaded carrier stays (and PostgreSQL refuses FOR UPDATE on the
+    # nullable side of the outer join that reloading it would add).
+    db.refresh(registration, attribute_names=_COLUMNS, with_for_update=True)
     return asked_about(registration) == asked
+
+
+#: Every column of a registration (what ``unchanged`` re-reads).
+_COLUMNS = tuple(column.key for column in inspect(Registration).column_attrs)
 
 
 def record_outcome(

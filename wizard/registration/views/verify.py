@@ -9,6 +9,7 @@ import secrets
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from wizard import clock
@@ -362,9 +363,15 @@ def _phone_handoff() -> Handoff | None:
     reference = session.get(PHONE_KEY)
     if not isinstance(reference, str):
         return None
+    # The registration and its carrier come in the same statement: every page of the phone
+    # shows them, and 開始驗證 asks that carrier (two round trips fewer).
     return (
         db.session()
-        .scalars(select(Handoff).where(Handoff.phone_ref_hash == handoff.phone_ref_hash(reference)))
+        .scalars(
+            select(Handoff)
+            .where(Handoff.phone_ref_hash == handoff.phone_ref_hash(reference))
+            .options(joinedload(Handoff.registration).joinedload(Registration.carrier))
+        )
         .first()
     )
 
