@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from wizard import clock
 from wizard.database import db
@@ -57,7 +57,12 @@ def _row(db: Session) -> UserSession | None:
     reference = session.get(SESSION_KEY)
     if not isinstance(reference, str):
         return None
-    return db.scalars(select(UserSession).where(UserSession.ref_hash == _hash(reference))).first()
+    # With its account: nearly every logged-in page reads it (one round trip fewer).
+    return db.scalars(
+        select(UserSession)
+        .where(UserSession.ref_hash == _hash(reference))
+        .options(joinedload(UserSession.account))
+    ).first()
 
 
 def timed_out(row: UserSession, now: dt.datetime) -> bool:

@@ -149,6 +149,12 @@ def _rows(records: Sequence[InsuranceRecord]) -> list[Row]:
     return rows
 
 
+def periods(db: Session, national_id: str) -> list[Row]:
+    """All of the person's periods, read once: a page that shows both the history and the
+    summary passes them to :func:`history_of` and :func:`summary_of`."""
+    return _rows(_records(db, national_id))
+
+
 def history(
     db: Session,
     national_id: str,
@@ -158,14 +164,22 @@ def history(
 ) -> list[Row]:
     """The person's periods of the chosen types (all when ``types`` is empty or None) that
     overlap ``[date_from, date_to]`` (either end open when None), by type, then date."""
+    return history_of(periods(db, national_id), types, date_from, date_to)
+
+
+def history_of(
+    rows: Sequence[Row],
+    types: Iterable[str] | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> list[Row]:
+    """:func:`history` of periods already read."""
     chosen = set(types or ()) or set(TYPES)
     unknown = chosen - set(TYPES)
     if unknown:
         raise ValueError(f"unknown insurance type(s): {', '.join(sorted(unknown))}")
     return [
-        row
-        for row in _rows(_records(db, national_id))
-        if row.insurance_type in chosen and row.overlaps(date_from, date_to)
+        row for row in rows if row.insurance_type in chosen and row.overlaps(date_from, date_to)
     ]
 
 
@@ -306,8 +320,14 @@ def summary(
 ) -> dict[str, TypeSummary]:
     """Per insurance type (in :data:`TYPES` order, only ``types`` when given): enrolled now?
     with which unit(s) and salary; the merged total insured time up to ``today``."""
+    return summary_of(periods(db, national_id), today, types)
+
+
+def summary_of(
+    rows: Sequence[Row], today: dt.date, types: Iterable[str] | None = None
+) -> dict[str, TypeSummary]:
+    """:func:`summary` of periods already read."""
     chosen = set(types or ()) or set(TYPES)
-    rows = _rows(_records(db, national_id))
     result: dict[str, TypeSummary] = {}
     for kind in TYPES:
         if kind not in chosen:

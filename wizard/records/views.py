@@ -187,18 +187,15 @@ def records_page() -> Response:
             "records/records.html", title=_("個人投保資料查詢"), errors=True, form=form, rows=None
         )
     query = form.query
-    session_ = db.session()
-    rows = records.history(
-        session_, account.national_id, query.types, query.date_from, query.date_to
-    )
+    periods = records.periods(db.session(), account.national_id)  # one read for both
     today = _today()
     return render(
         "records/records.html",
         title=_("個人投保資料查詢"),
         form=form,
         query=query,
-        rows=rows,
-        summaries=records.summary(session_, account.national_id, today, query.types),
+        rows=records.history_of(periods, query.types, query.date_from, query.date_to),
+        summaries=records.summary_of(periods, today, query.types),
         today=today,
         filter_args=_filter_args(query),
     )
@@ -218,9 +215,8 @@ def _download(fmt: str) -> Response:
         return redirect(url_for("portal.records_page", **request.args.to_dict(flat=False)), 303)
     query = form.query
     session_ = db.session()
-    rows = records.history(
-        session_, account.national_id, query.types, query.date_from, query.date_to
-    )
+    periods = records.periods(session_, account.national_id)  # one read for both
+    rows = records.history_of(periods, query.types, query.date_from, query.date_to)
     now = clock.now()
     holder = documents.Holder(account.national_id, account.name)
     try:
@@ -230,7 +226,7 @@ def _download(fmt: str) -> Response:
             holder,
             query,
             rows,
-            records.summary(session_, account.national_id, _today(), query.types),
+            records.summary_of(periods, _today(), query.types),
             now,
             font_path=str(current_app.config["PDF_FONT_PATH"]),
             font_index=int(current_app.config["PDF_FONT_INDEX"]),
