@@ -29,10 +29,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, url_for
 
 from wizard.web.compression import COMPRESSIBLE, accepts_gzip, gzip_bytes
-from wizard.web.templating import fixed_url
 
 HASH_LENGTH = 12
 #: Entity tags (for the plain names' revalidation): 80 bits of the SHA-256 are plenty.
@@ -147,7 +146,7 @@ def _manifest() -> Manifest:
 
 def asset_url(path: str) -> str:
     """Template global: the hashed URL of the static file ``path`` (relative to static/)."""
-    return fixed_url("static", filename=_manifest().url_name(path))
+    return url_for("static", filename=_manifest().url_name(path))
 
 
 def serve(filename: str) -> Response:
