@@ -71,6 +71,10 @@ def asked_about(registration: Registration) -> tuple[object, ...]:
     )
 
 
+#: Every column of a registration (what ``unchanged`` re-reads).
+_COLUMNS = tuple(column.key for column in inspect(Registration).column_attrs)
+
+
 def unchanged(db: Session, registration: Registration, asked: tuple[object, ...]) -> bool:
     """Re-read the registration (its row locked until commit where the database can: the
     answer and the data it is about are then recorded together) and tell whether it is still
@@ -79,10 +83,6 @@ def unchanged(db: Session, registration: Registration, asked: tuple[object, ...]
     # nullable side of the outer join that reloading it would add).
     db.refresh(registration, attribute_names=_COLUMNS, with_for_update=True)
     return asked_about(registration) == asked
-
-
-#: Every column of a registration (what ``unchanged`` re-reads).
-_COLUMNS = tuple(column.key for column in inspect(Registration).column_attrs)
 
 
 def record_outcome(

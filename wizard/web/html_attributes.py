@@ -7,10 +7,10 @@ formatter. Step 2 has about 90 attributes (nine fields, the carrier list's optio
 formatting was about a quarter of its CPU (bench/hotspots.py). Here each attribute is one
 f-string of escaped text.
 
-The output is the same, byte for byte: keys sorted, ``data_``/``aria_`` underscores as
-hyphens, a trailing underscore dropped (``class_``), ``True`` as a bare attribute, ``False``
-left out, keys and values escaped, and a double quote inside a value that was already Markup
-written ``&quot;``. ``tests/unit/test_html_attributes.py`` compares the two on many inputs.
+The output is the same, byte for byte: keys sorted and cleaned by WTForms' own ``clean_key``,
+``True`` as a bare attribute, ``False`` left out, keys and values escaped, and a double quote
+inside a value that was already Markup written ``&quot;``.
+``tests/unit/test_html_attributes.py`` compares the two on many inputs.
 
 ``install()`` puts it where WTForms' widgets look for it: the ``html_params`` of the module
 its widgets' code lives in (Select, TextArea and the options call that name) and the
@@ -32,9 +32,7 @@ WTFORMS_HTML_PARAMS = core.html_params
 def html_params(**kwargs: Any) -> Markup:
     params = []
     for key, value in sorted(kwargs.items()):
-        key = key.rstrip("_")
-        if key.startswith(("data_", "aria_")):
-            key = key.replace("_", "-")
+        key = core.clean_key(key)  # WTForms' own: ``class_`` → class, ``data_x_y`` → data-x-y
         if value is True:
             params.append(str(escape(key)))
         elif value is not False:
