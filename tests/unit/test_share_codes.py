@@ -385,3 +385,22 @@ def test_shown_has_only_dates_and_yes_no(records: Session) -> None:
         assert set(period) == {"type", "from", "to"}
     with pytest.raises(ValueError):
         facts.shown(records, HOLDER, TODAY, "everything", 0)
+
+
+def test_shown_reads_the_persons_records_once(records: Session) -> None:
+    """The status and the periods of one check come from the same read, and say what they
+    say when each is asked for alone."""
+    from sqlalchemy import event
+
+    ran: list[str] = []
+    engine = records.get_bind()
+    count = lambda _c, _k, statement, *_a: ran.append(statement)  # noqa: E731
+    records.flush()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answer = facts.shown(records, HOLDER, TODAY, "periods", 5)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(ran) == 1, ran
+    assert answer["status"] == facts.status(records, HOLDER, TODAY)
+    assert answer["periods"] == facts.periods(records, HOLDER, TODAY, 5)

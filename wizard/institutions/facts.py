@@ -30,7 +30,11 @@ def _years_before(today: dt.date, years: int) -> dt.date:
 
 def status(db: Session, national_id: str, today: dt.date) -> dict[str, dict[str, Any]]:
     """Per type (records.TYPES order): ``{"insured": bool, "since": "YYYY-MM-DD" | None}``."""
-    rows = records.history(db, national_id)
+    return status_of(records.periods(db, national_id), today)
+
+
+def status_of(rows: list[records.Row], today: dt.date) -> dict[str, dict[str, Any]]:
+    """:func:`status` of the person's periods already read (``records.periods``)."""
     result: dict[str, dict[str, Any]] = {}
     for kind in records.TYPES:
         merged = records.merge(
@@ -58,8 +62,13 @@ def _covers_today(rows: list[records.Row], kind: str, today: dt.date) -> bool:
 def periods(db: Session, national_id: str, today: dt.date, years: int) -> list[dict[str, Any]]:
     """The merged periods of the last ``years`` years, per type: ``{"type", "from", "to"}``
     (``to`` None while it continues today)."""
+    return periods_of(records.periods(db, national_id), today, years)
+
+
+def periods_of(rows: list[records.Row], today: dt.date, years: int) -> list[dict[str, Any]]:
+    """:func:`periods` of the person's periods already read (``records.periods``)."""
     start = _years_before(today, years)
-    rows = records.history(db, national_id, date_from=start, date_to=today)
+    rows = records.history_of(rows, date_from=start, date_to=today)
     result: list[dict[str, Any]] = []
     for kind in records.TYPES:
         mine = [r for r in rows if r.insurance_type == kind]
@@ -81,12 +90,13 @@ def shown(db: Session, national_id: str, today: dt.date, scope: str, years: int)
     """Everything a check with this scope shows (``as_of`` is the day it describes)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
+    rows = records.periods(db, national_id)  # one read for the status and the periods
     answer: dict[str, Any] = {
         "as_of": today.isoformat(),
         "scope": scope,
-        "status": status(db, national_id, today),
+        "status": status_of(rows, today),
     }
     if scope == "periods":
         answer["years"] = years
-        answer["periods"] = periods(db, national_id, today, years)
+        answer["periods"] = periods_of(rows, today, years)
     return answer
