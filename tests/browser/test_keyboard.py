@@ -118,8 +118,12 @@ def press(page: Page, target: Locator, key: str = "Enter") -> None:
 
 
 def expect_focus(page: Page, target: Locator) -> None:
-    """``target`` has the focus (soon: a swap settles and then moves it)."""
+    """``target`` has the focus (soon: a swap moves it), and the page has settled: wizard.js
+    moves the focus at the swap, about 20 ms before htmx has boosted the new step's links and
+    forms (its settle delay). A person's next key comes later than that; this test's comes
+    at once, and would otherwise follow a form as a plain page load."""
     expect(target).to_be_focused()
+    page.wait_for_function(SETTLED_JS)
     assert page.evaluate(ON_SCREEN_JS), f"the focused {focused(page)} is off screen"
 
 
